@@ -1,0 +1,1 @@
+//! psephos-board: see its issue; not yet built beyond this skeleton.

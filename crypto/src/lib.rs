@@ -1,0 +1,33 @@
+//! # psephos-crypto
+//!
+//! The one cryptographic core every Psephos program shares: the voter's
+//! browser (through WASM), the bulletin board, the trustee tool and the
+//! standalone verifier. It implements SPEC.md §2–§7:
+//!
+//! | module | SPEC.md |
+//! |---|---|
+//! | [`encoding`] — points, scalars, hex strings | §2 |
+//! | [`transcript`], [`fingerprint`] — strong Fiat–Shamir | §3 |
+//! | [`elgamal`], [`dlog`] — exponential ElGamal, bounded discrete log | §4 |
+//! | [`proofs`] — Schnorr, DLEQ, disjunctive, range link, Bulletproofs, batch | §5 |
+//! | [`ballot`] — contests, ballot encryption and verification | §6 |
+//! | [`threshold`] — Feldman polynomials, shares, partial decryption | §8 |
+//! | [`log`] — RFC 6962 Merkle tree, hash chain, checkpoints | §7 |
+//!
+//! Parsing is the only way to obtain a typed value from bytes: a [`Point`]
+//! or [`Scalar`] that exists is canonical.
+
+pub mod ballot;
+pub mod dlog;
+pub mod elgamal;
+pub mod encoding;
+pub mod error;
+pub mod fingerprint;
+pub mod log;
+pub mod proofs;
+pub mod threshold;
+pub mod transcript;
+
+pub use encoding::{Point, Scalar};
+pub use error::{Error, Result};
+pub use fingerprint::Fingerprint;

@@ -1,0 +1,1 @@
+//! psephos-trustee: see its issue; not yet built beyond this skeleton.

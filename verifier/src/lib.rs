@@ -1,0 +1,1 @@
+//! psephos-verifier: see its issue; not yet built beyond this skeleton.

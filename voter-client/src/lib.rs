@@ -1,0 +1,1 @@
+//! psephos-voter: see its issue; not yet built beyond this skeleton.
