@@ -11,8 +11,10 @@
 //! | [`elgamal`], [`dlog`] — exponential ElGamal, bounded discrete log | §4 |
 //! | [`proofs`] — Schnorr, DLEQ, disjunctive, range link, Bulletproofs, batch | §5 |
 //! | [`ballot`] — contests, ballot encryption and verification | §6 |
+//! | [`share_encryption`] — key-ceremony shares and complaints | §8.3 |
 //! | [`threshold`] — Feldman polynomials, shares, partial decryption | §8 |
-//! | [`log`] — RFC 6962 Merkle tree, hash chain, checkpoints | §7 |
+//! | [`log`] — RFC 6962 Merkle tree, checkpoints | §7 |
+//! | [`record`] — signed posts, log entries, the hash chain | §9 |
 //!
 //! Parsing is the only way to obtain a typed value from bytes: a [`Point`]
 //! or [`Scalar`] that exists is canonical.
@@ -25,6 +27,8 @@ pub mod error;
 pub mod fingerprint;
 pub mod log;
 pub mod proofs;
+pub mod record;
+pub mod share_encryption;
 pub mod threshold;
 pub mod transcript;
 

@@ -214,7 +214,12 @@ fn bit_len(x: u64) -> usize {
 /// subtree above it.
 fn inclusion_proof_len(index: u64, size: u64) -> usize {
     let inner = bit_len(index ^ (size - 1));
-    let border = (index >> inner).count_ones() as usize;
+    // inner can be 64, a shift that `>>` refuses: nothing is left above it.
+    let above = u32::try_from(inner)
+        .ok()
+        .and_then(|shift| index.checked_shr(shift))
+        .unwrap_or(0);
+    let border = above.count_ones() as usize;
     inner + border
 }
 
@@ -544,7 +549,11 @@ impl MerkleTree {
     ///
     /// [`MerkleError::SizeBeyondTree`] if `new_size > self.len()`,
     /// [`MerkleError::OldSizeExceedsNew`] if `old_size > new_size`.
-    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, MerkleError> {
+    pub fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Vec<Hash>, MerkleError> {
         let n = self.checked_size(new_size)?;
         if old_size > new_size {
             return Err(MerkleError::OldSizeExceedsNew { old_size, new_size });
@@ -716,8 +725,14 @@ mod tests {
             assert_eq!(tree.push(*l), i as u64);
         }
         assert_eq!(tree, MerkleTree::from_leaves(ls.clone()));
-        for size in [0, 1, 2, 3, 255, 256, 257, 511, 512, 1000, 1023, 1024, 1025, 1100] {
-            assert_eq!(tree.root_at(size as u64).unwrap(), root(&ls[..size]), "size {size}");
+        for size in [
+            0, 1, 2, 3, 255, 256, 257, 511, 512, 1000, 1023, 1024, 1025, 1100,
+        ] {
+            assert_eq!(
+                tree.root_at(size as u64).unwrap(),
+                root(&ls[..size]),
+                "size {size}"
+            );
         }
         assert_eq!(tree.root(), root(&ls));
         assert_eq!(tree.leaf(7), Some(&ls[7]));
@@ -812,10 +827,17 @@ mod tests {
     fn inclusion_verification_of_huge_sizes_does_not_overflow() {
         let some = leaf_hash(b"x");
         let proof = vec![some; 64];
+        assert_eq!(inclusion_proof_len(u64::MAX - 1, u64::MAX), 63);
         assert_eq!(
-            verify_inclusion(&some, u64::MAX - 1, u64::MAX, &proof, &some),
+            verify_inclusion(&some, u64::MAX - 1, u64::MAX, &proof[..63], &some),
             Err(MerkleError::RootMismatch)
         );
+        assert_eq!(inclusion_proof_len(0, u64::MAX), 64);
+        assert_eq!(
+            verify_inclusion(&some, 0, u64::MAX, &proof, &some),
+            Err(MerkleError::RootMismatch)
+        );
+        assert_eq!(inclusion_proof_len(1 << 63, u64::MAX), 64);
         assert_eq!(
             verify_inclusion(&some, 0, u64::MAX, &proof[..3], &some),
             Err(MerkleError::WrongProofLength {
@@ -849,7 +871,10 @@ mod tests {
     fn consistency_between_equal_sizes_needs_equal_roots_and_an_empty_proof() {
         let (a, b) = (leaf_hash(b"a"), leaf_hash(b"b"));
         assert_eq!(verify_consistency(1, 1, &a, &a, &[]), Ok(()));
-        assert_eq!(verify_consistency(0, 0, &empty_root(), &empty_root(), &[]), Ok(()));
+        assert_eq!(
+            verify_consistency(0, 0, &empty_root(), &empty_root(), &[]),
+            Ok(())
+        );
         assert_eq!(
             verify_consistency(1, 1, &a, &b, &[]),
             Err(MerkleError::DifferentRootsForSameSize { size: 1 })
@@ -922,7 +947,12 @@ mod tests {
     fn consistency_verification_of_huge_sizes_does_not_overflow() {
         let a = leaf_hash(b"a");
         let proof = vec![a; 70];
-        for (old, new) in [(1, u64::MAX), (u64::MAX - 1, u64::MAX), (3, u64::MAX), (1 << 63, u64::MAX)] {
+        for (old, new) in [
+            (1, u64::MAX),
+            (u64::MAX - 1, u64::MAX),
+            (3, u64::MAX),
+            (1 << 63, u64::MAX),
+        ] {
             let expected = consistency_proof_len(old, new);
             assert_eq!(
                 verify_consistency(old, new, &a, &a, &proof),
@@ -944,7 +974,13 @@ mod tests {
             for index in 0..size {
                 let proof = tree.inclusion_proof(index, size).unwrap();
                 assert_eq!(proof.len(), inclusion_proof_len(index, size));
-                let got = verify_inclusion(&ls[index as usize], index, size, &proof, &roots[size as usize]);
+                let got = verify_inclusion(
+                    &ls[index as usize],
+                    index,
+                    size,
+                    &proof,
+                    &roots[size as usize],
+                );
                 assert_eq!(got, Ok(()), "inclusion {index} in {size}");
             }
             for old in 0..=size {
@@ -952,7 +988,13 @@ mod tests {
                 if 0 < old && old < size {
                     assert_eq!(proof.len(), consistency_proof_len(old, size));
                 }
-                let got = verify_consistency(old, size, &roots[old as usize], &roots[size as usize], &proof);
+                let got = verify_consistency(
+                    old,
+                    size,
+                    &roots[old as usize],
+                    &roots[size as usize],
+                    &proof,
+                );
                 assert_eq!(got, Ok(()), "consistency {old} -> {size}");
             }
         }
