@@ -76,7 +76,9 @@ pub struct Contest {
 
 /// How a claim over `[a, b]` is proved.
 fn uses_cds(min: u64, max: u64) -> bool {
-    max - min < CDS_MAX_VALUES
+    // An empty range (min > max) maps to the disjunctive proof, whose shape
+    // check refuses it: no arithmetic on manifest numbers may panic.
+    max.saturating_sub(min) < CDS_MAX_VALUES
 }
 
 impl Contest {
@@ -493,6 +495,13 @@ pub fn prepare_ballot<'a>(
                 enc.option_proofs.len()
             )));
         }
+        if enc.ciphertexts.iter().any(|ct| ct.R.is_identity()) {
+            // r = 0 would publish the vote in the clear (a receipt for a vote buyer).
+            return Err(Error::Ballot(format!(
+                "contest {:?}: a ciphertext with R = identity is not encrypted",
+                contest.id
+            )));
+        }
         let mut bp_claims = Vec::new();
         for (i, (ct, proof)) in enc.ciphertexts.iter().zip(&enc.option_proofs).enumerate() {
             let claim = (
@@ -752,6 +761,36 @@ mod tests {
         assert!(contest(3, 0, 3, 0).validate().is_err());
         assert!(contest(40, 0, 400, 10).validate().is_err());
         contest(3, 0, 3, 1).validate().unwrap();
+    }
+
+    #[test]
+    fn manifest_with_min_above_max_is_an_error_not_a_panic() {
+        let (fp, pk, cred) = setup();
+        let ctx = BallotContext {
+            fingerprint: &fp,
+            pk: &pk,
+            credential: &cred,
+        };
+        let (ballot, _) =
+            encrypt_ballot(&ctx, &[contest(1, 0, 1, 1)], &[vec![1]], &mut OsRng).unwrap();
+        assert!(prepare_ballot(&ctx, &[contest(1, 2, 1, 1)], &ballot).is_err());
+    }
+
+    #[test]
+    fn ciphertext_with_zero_randomness_is_refused() {
+        let (fp, pk, cred) = setup();
+        let ctx = BallotContext {
+            fingerprint: &fp,
+            pk: &pk,
+            credential: &cred,
+        };
+        let contests = [contest(2, 1, 1, 1)];
+        let (mut ballot, _) = encrypt_ballot(&ctx, &contests, &[vec![1, 0]], &mut OsRng).unwrap();
+        ballot.contests[0].ciphertexts[0] = pk.encrypt_with(1, &Scalar::from(0u64));
+        assert!(matches!(
+            prepare_ballot(&ctx, &contests, &ballot),
+            Err(Error::Ballot(_))
+        ));
     }
 
     #[test]

@@ -15,11 +15,13 @@
 //! | [`threshold`] — Feldman polynomials, shares, partial decryption | §8 |
 //! | [`log`] — RFC 6962 Merkle tree, checkpoints | §7 |
 //! | [`record`] — signed posts, log entries, the hash chain | §9 |
+//! | [`credential`] — the printable voter credential code | §12.2 |
 //!
 //! Parsing is the only way to obtain a typed value from bytes: a [`Point`]
 //! or [`Scalar`] that exists is canonical.
 
 pub mod ballot;
+pub mod credential;
 pub mod dlog;
 pub mod elgamal;
 pub mod encoding;

@@ -329,6 +329,18 @@ impl Post {
         Ok(Post { body, signature })
     }
 
+    /// Sign body text given verbatim (a `dkg_commitments` body whose hash was
+    /// committed earlier must be posted byte for byte, SPEC.md §9.3). The text
+    /// must be one line of JSON; `key` must be the key named in its `author`.
+    pub fn sign_text(text: String, key: &SigningKey) -> Result<Post, RecordError> {
+        if text.contains(['\n', '\r']) {
+            return Err(RecordError::Multiline);
+        }
+        let signature = SignatureHex(key.sign(&signed_message(&text)).to_bytes());
+        let body = RawValue::from_string(text).map_err(malformed("body"))?;
+        Ok(Post { body, signature })
+    }
+
     /// Parse the body and check the author's signature over its exact bytes.
     pub fn open(&self) -> Result<Body, RecordError> {
         open_signed(self.body.get(), &self.signature)
@@ -488,6 +500,25 @@ mod tests {
             open_signed(&back.body_text().replacen(',', ",\n", 1), &back.signature),
             Err(RecordError::Multiline)
         ));
+    }
+
+    #[test]
+    fn sign_text_keeps_the_exact_bytes() {
+        let key = SigningKey::generate(&mut OsRng);
+        let body = Body {
+            election: "e1".into(),
+            author: AuthorKey::of(&key),
+            payload: Payload::VotingClosed {},
+        };
+        let text = serde_json::to_string(&body).unwrap().replacen(',', ", ", 1);
+        let post = Post::sign_text(text.clone(), &key).unwrap();
+        assert_eq!(post.body_text(), text);
+        assert_eq!(post.open().unwrap(), body);
+        assert!(matches!(
+            Post::sign_text(text.replacen(',', ",\n", 1), &key),
+            Err(RecordError::Multiline)
+        ));
+        assert!(Post::sign_text("{not json".into(), &key).is_err());
     }
 
     #[test]

@@ -313,7 +313,6 @@ fn range_and_link_vectors_verify_exactly_when_valid() {
 fn ballot_vectors_verify_exactly_when_valid() {
     let file: VectorFile<BallotVector> = load("ballot.json");
     let mut c = Checker::new("ballot.json");
-    let mut range_failures = BTreeSet::new();
     for v in &file.vectors {
         if v.valid {
             c.recompute(
