@@ -91,7 +91,10 @@ fn digit(c: char) -> Option<u8> {
         'I' | 'L' => '1',
         other => other,
     };
-    ALPHABET.iter().position(|&a| char::from(a) == c).map(|p| p as u8)
+    ALPHABET
+        .iter()
+        .position(|&a| char::from(a) == c)
+        .map(|p| p as u8)
 }
 
 /// Read a credential code back into the voter's signing key (SPEC.md §12.2).
@@ -105,7 +108,11 @@ pub fn decode_credential(text: &str) -> Result<SigningKey> {
         _ => text,
     };
     let mut digits = Zeroizing::new(Vec::with_capacity(CODE_CHARS));
-    for (position, c) in body.chars().filter(|c| *c != '-' && !c.is_whitespace()).enumerate() {
+    for (position, c) in body
+        .chars()
+        .filter(|c| *c != '-' && !c.is_whitespace())
+        .enumerate()
+    {
         let d = digit(c).ok_or_else(|| {
             bad(format!(
                 "character {} of the code ({c:?}) is not one of 0-9, A-Z without U",
@@ -180,12 +187,16 @@ mod tests {
     fn credential_code_is_forgiving_about_case_spacing_and_lookalikes() {
         let key = SigningKey::generate(&mut OsRng);
         let code = encode_credential(&key);
-        let sloppy = code
+        let inner = code[CREDENTIAL_PREFIX.len()..]
             .to_lowercase()
             .replace('-', " ")
             .replace('0', "o")
             .replace('1', "l");
-        assert_eq!(decode_credential(&sloppy).unwrap().to_bytes(), key.to_bytes());
+        let sloppy = format!("  PSEPHOS-CRED-1:{inner}\n");
+        assert_eq!(
+            decode_credential(&sloppy).unwrap().to_bytes(),
+            key.to_bytes()
+        );
         let bare = &code[CREDENTIAL_PREFIX.len()..];
         assert_eq!(decode_credential(bare).unwrap().to_bytes(), key.to_bytes());
     }
