@@ -197,7 +197,7 @@ pub struct BallotPlan {
 }
 
 /// Everything a generated record was made with.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Generated {
     /// What was asked for.
     pub spec: ElectionSpec,
@@ -659,7 +659,7 @@ pub fn generate<S: Sink>(
 }
 
 /// A generated record in memory, with its secrets, for tampering.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TestRecord {
     /// The lines, in log order.
     pub lines: Vec<String>,
