@@ -1,0 +1,579 @@
+//! The HTTP API (SPEC.md §10.1 endpoints): `app(board) -> Router`, one
+//! `router()` per resource, and the hardening layers (body limit, timeout,
+//! per-client rate limit, tracing).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use psephos_crypto::record::{Manifest, Post};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::oneshot;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::appender::{AdminAction, Job, Receipt};
+use crate::board::Board;
+use crate::election::validate_manifest;
+use crate::error::{BoardError, Result};
+use crate::verifier::{record_error, Pending};
+
+type AppState = Arc<Board>;
+
+/// The whole API with its layers.
+pub fn app(board: Arc<Board>) -> Router {
+    let limits = board.limits.clone();
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/board", get(board_info))
+        .merge(elections_router())
+        .merge(log_router())
+        .merge(posts_router())
+        .merge(admin_router())
+        .fallback(|| async {
+            BoardError::not_found("not_found", "no such endpoint").into_response()
+        })
+        .layer(middleware::from_fn_with_state(board.clone(), rate_limit))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(board)
+}
+
+fn elections_router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/elections",
+            get(list_elections).post(create_election),
+        )
+        .route("/api/v1/elections/{id}", get(election_status))
+}
+
+fn log_router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/elections/{id}/entries", get(entries))
+        .route("/api/v1/elections/{id}/checkpoint", get(checkpoint))
+        .route(
+            "/api/v1/elections/{id}/proof/inclusion",
+            get(inclusion_proof),
+        )
+        .route(
+            "/api/v1/elections/{id}/proof/consistency",
+            get(consistency_proof),
+        )
+}
+
+fn posts_router() -> Router<AppState> {
+    Router::new().route("/api/v1/elections/{id}/posts", post(submit_post))
+}
+
+fn admin_router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/elections/{id}/finalize-keys", post(finalize_keys))
+        .route("/api/v1/elections/{id}/open", post(open_voting))
+        .route("/api/v1/elections/{id}/close", post(close_voting))
+}
+
+/// An election id: `[a-z0-9-]{1,64}` (SPEC.md §10.1).
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn check_id(id: &str) -> Result<()> {
+    if valid_id(id) {
+        Ok(())
+    } else {
+        Err(BoardError::bad_request(
+            "invalid_id",
+            "an election id is 1 to 64 characters from a-z, 0-9 and '-'",
+        ))
+    }
+}
+
+fn require_admin(board: &Board, headers: &HeaderMap) -> Result<()> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match token {
+        Some(t) if board.is_admin(t.trim()) => Ok(()),
+        _ => Err(BoardError::unauthorized(
+            "unauthorized",
+            "this endpoint needs the administrator's bearer token",
+        )),
+    }
+}
+
+fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        BoardError::bad_request("malformed_json", format!("the {what} is not valid: {e}"))
+    })
+}
+
+async fn board_info(State(board): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({
+        "origin": board.origin,
+        "key": board.note_verifier().to_vkey(),
+        "public_key": hex::encode(board.key.verifying_key().to_bytes()),
+    }))
+}
+
+async fn list_elections(State(board): State<AppState>) -> Result<Json<serde_json::Value>> {
+    let rows = board.store.list_elections().await?;
+    Ok(Json(json!(rows
+        .iter()
+        .map(|r| json!({"id": r.id, "title": r.title, "state": r.state, "size": r.size}))
+        .collect::<Vec<_>>())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateRequest {
+    id: String,
+    manifest: Manifest,
+}
+
+async fn create_election(
+    State(board): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    require_admin(&board, &headers)?;
+    let req: CreateRequest = parse_json(&body, "election request")?;
+    check_id(&req.id)?;
+    validate_manifest(&req.manifest)?;
+    let (reply, rx) = oneshot::channel();
+    send_job(
+        &board,
+        Job::Create {
+            id: req.id.clone(),
+            manifest: Box::new(req.manifest),
+            reply,
+        },
+    )
+    .await?;
+    let receipt = wait(rx).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"election": req.id, "index": receipt.index, "receipt": receipt})),
+    )
+        .into_response())
+}
+
+async fn election_status(
+    State(board): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>> {
+    check_id(&id)?;
+    let arc = board.fresh(&id).await?;
+    let checkpoint = board
+        .store
+        .latest_checkpoint(&id)
+        .await?
+        .map(|(_, n)| n)
+        .unwrap_or_default();
+    let el = arc.read().await;
+    let manifest = serde_json::to_value(el.manifest.as_ref())
+        .map_err(|e| BoardError::Internal(e.to_string()))?;
+    Ok(Json(el.status(&checkpoint, manifest)))
+}
+
+fn query_u64(q: &HashMap<String, String>, name: &str) -> Result<Option<u64>> {
+    q.get(name)
+        .map(|v| {
+            v.parse::<u64>().map_err(|_| {
+                BoardError::bad_request(
+                    "invalid_query",
+                    format!("{name} must be a non-negative integer"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// Entries per page at most.
+pub const MAX_PAGE: u64 = 10_000;
+
+async fn entries(
+    State(board): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response> {
+    check_id(&id)?;
+    let head = board
+        .store
+        .head(&id)
+        .await?
+        .ok_or_else(|| BoardError::no_election(&id))?;
+    let start = query_u64(&q, "start")?.unwrap_or(0);
+    let end = query_u64(&q, "end")?.unwrap_or(head.size).min(head.size);
+    if start > end {
+        return Err(BoardError::bad_request(
+            "invalid_range",
+            format!(
+                "start {start} is after end {end} (the log has {} entries)",
+                head.size
+            ),
+        ));
+    }
+    let end = end.min(start.saturating_add(MAX_PAGE));
+    let lines = board.store.lines(&id, start, end).await?;
+    let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for l in &lines {
+        out.push_str(l);
+        out.push('\n');
+    }
+    let mut resp = out.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jsonl"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&head.size.to_string()) {
+        h.insert("x-log-size", v);
+    }
+    Ok(resp)
+}
+
+async fn checkpoint(State(board): State<AppState>, Path(id): Path<String>) -> Result<Response> {
+    check_id(&id)?;
+    let (_, note) = board
+        .store
+        .latest_checkpoint(&id)
+        .await?
+        .ok_or_else(|| BoardError::no_election(&id))?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+}
+
+async fn inclusion_proof(
+    State(board): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>> {
+    check_id(&id)?;
+    let arc = board.fresh(&id).await?;
+    let index = match (query_u64(&q, "index")?, q.get("leaf")) {
+        (Some(i), None) => i,
+        (None, Some(leaf)) => {
+            let leaf = leaf.to_ascii_lowercase();
+            board
+                .store
+                .index_of_leaf(&id, &leaf)
+                .await?
+                .ok_or_else(|| {
+                    BoardError::not_found("entry_not_found", "no entry has this leaf hash")
+                })?
+        }
+        _ => {
+            return Err(BoardError::bad_request(
+                "invalid_query",
+                "give exactly one of index or leaf",
+            ))
+        }
+    };
+    let el = arc.read().await;
+    let size = query_u64(&q, "size")?.unwrap_or(el.size);
+    if size > el.size {
+        return Err(BoardError::bad_request(
+            "invalid_size",
+            format!("the log has {} entries, not {size}", el.size),
+        ));
+    }
+    let proof = el
+        .tree
+        .inclusion_proof(index, size)
+        .map_err(|e| BoardError::bad_request("invalid_index", e.to_string()))?;
+    let leaf = el
+        .tree
+        .leaf(index)
+        .ok_or_else(|| BoardError::bad_request("invalid_index", "no such entry"))?;
+    Ok(Json(json!({
+        "index": index,
+        "size": size,
+        "leaf_hash": hex::encode(leaf),
+        "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
+    })))
+}
+
+async fn consistency_proof(
+    State(board): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>> {
+    check_id(&id)?;
+    let arc = board.fresh(&id).await?;
+    let (Some(from), Some(to)) = (query_u64(&q, "from")?, query_u64(&q, "to")?) else {
+        return Err(BoardError::bad_request(
+            "invalid_query",
+            "give both from and to",
+        ));
+    };
+    let el = arc.read().await;
+    let proof = el
+        .tree
+        .consistency_proof(from, to)
+        .map_err(|e| BoardError::bad_request("invalid_size", e.to_string()))?;
+    Ok(Json(json!({
+        "from": from,
+        "to": to,
+        "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
+    })))
+}
+
+/// The fields of a body the router needs before the expensive parse.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(borrow)]
+    election: Cow<'a, str>,
+    #[serde(borrow, rename = "type")]
+    kind: Cow<'a, str>,
+}
+
+async fn submit_post(
+    State(board): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    check_id(&id)?;
+    let post: Post = serde_json::from_slice(&body).map_err(|e| {
+        BoardError::bad_request(
+            "malformed_post",
+            format!("a post is {{\"body\": {{…}}, \"signature\": \"<hex>\"}}: {e}"),
+        )
+    })?;
+    let peek: Peek<'_> = serde_json::from_str(post.body_text()).map_err(|e| {
+        BoardError::bad_request(
+            "malformed_body",
+            format!("the body needs \"election\" and \"type\": {e}"),
+        )
+    })?;
+    if peek.election != id {
+        return Err(BoardError::bad_request(
+            "wrong_election",
+            format!(
+                "the body names election {:?}, the URL {id:?}",
+                peek.election
+            ),
+        ));
+    }
+    let receipt = if peek.kind == "ballot" {
+        if post.body_text().len() > board.limits.max_ballot_bytes {
+            return Err(BoardError::too_large(
+                "ballot_too_large",
+                format!(
+                    "a ballot body may have at most {} bytes",
+                    board.limits.max_ballot_bytes
+                ),
+            ));
+        }
+        submit_ballot(&board, id, post).await?
+    } else {
+        drop(peek);
+        let opened = tokio::task::spawn_blocking(move || {
+            let body = post.open();
+            (post, body)
+        })
+        .await
+        .map_err(|e| BoardError::Internal(e.to_string()))?;
+        let (post, body) = opened;
+        let body = body.map_err(record_error)?;
+        let (reply, rx) = oneshot::channel();
+        send_job(
+            &board,
+            Job::Post {
+                election: id,
+                post,
+                body,
+                check: crate::election::Check::Full,
+                reply,
+            },
+        )
+        .await?;
+        wait(rx).await?
+    };
+    Ok((StatusCode::CREATED, Json(receipt)).into_response())
+}
+
+async fn submit_ballot(board: &Arc<Board>, id: String, post: Post) -> Result<Receipt> {
+    let mut arc = board.election(&id).await?;
+    let mut params = arc.write().await.ballot_params();
+    if params.is_none() {
+        // Another board process may have opened voting.
+        arc = board.fresh(&id).await?;
+        let mut el = arc.write().await;
+        params = el.ballot_params();
+        if params.is_none() {
+            return Err(BoardError::conflict(
+                "election_not_open",
+                format!(
+                    "ballots are accepted only while voting is open; the election is {}",
+                    el.phase.as_str()
+                ),
+            ));
+        }
+    }
+    let Some(params) = params else {
+        return Err(BoardError::Internal("no ballot parameters".into()));
+    };
+    let (reply, rx) = oneshot::channel();
+    board
+        .verifier
+        .send(Pending {
+            election: id,
+            post,
+            params,
+            reply,
+        })
+        .await
+        .map_err(|_| BoardError::Unavailable("the verification stage has stopped".into()))?;
+    wait(rx).await
+}
+
+async fn send_job(board: &Board, job: Job) -> Result<()> {
+    board
+        .appender
+        .send(job)
+        .await
+        .map_err(|_| BoardError::Unavailable("the appender has stopped".into()))
+}
+
+async fn wait(rx: oneshot::Receiver<Result<Receipt>>) -> Result<Receipt> {
+    rx.await
+        .map_err(|_| BoardError::Unavailable("the append was abandoned".into()))?
+}
+
+async fn admin_action(board: &Arc<Board>, id: String, action: AdminAction) -> Result<Response> {
+    check_id(&id)?;
+    board.fresh(&id).await?;
+    let (reply, rx) = oneshot::channel();
+    send_job(
+        board,
+        Job::Admin {
+            election: id,
+            action,
+            reply: Some(reply),
+        },
+    )
+    .await?;
+    let receipt = wait(rx).await?;
+    Ok((StatusCode::CREATED, Json(receipt)).into_response())
+}
+
+async fn finalize_keys(
+    State(board): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    require_admin(&board, &headers)?;
+    admin_action(&board, id, AdminAction::FinalizeKeys).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenRequest {
+    bundle_sha256: String,
+}
+
+async fn open_voting(
+    State(board): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    require_admin(&board, &headers)?;
+    let req: OpenRequest = parse_json(&body, "open request")?;
+    let bundle = psephos_crypto::encoding::decode_hex32("bundle_sha256", &req.bundle_sha256)
+        .map_err(|e| BoardError::bad_request("malformed_json", e.to_string()))?;
+    admin_action(&board, id, AdminAction::Open(bundle)).await
+}
+
+async fn close_voting(
+    State(board): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    require_admin(&board, &headers)?;
+    admin_action(&board, id, AdminAction::Close).await
+}
+
+/// A per-client token bucket (SPEC.md §10.7): `rate` requests per second
+/// sustained, `burst` at once. Keyed by the peer address.
+#[derive(Debug)]
+pub struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// `rate == 0` disables the limit.
+    pub fn new(rate: f64, burst: f64) -> Self {
+        RateLimiter {
+            rate,
+            burst: burst.max(1.0),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Take a token for `ip`; `false` if the bucket is empty.
+    pub fn allow(&self, ip: IpAddr) -> bool {
+        if self.rate <= 0.0 {
+            return true;
+        }
+        let now = Instant::now();
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return true;
+        };
+        if buckets.len() > 100_000 {
+            let (rate, burst) = (self.rate, self.burst);
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
+            });
+        }
+        let (tokens, at) = buckets.entry(ip).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+async fn rate_limit(State(board): State<AppState>, req: Request, next: Next) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = ip {
+        if !board.rate.allow(ip) {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                Json(json!({"error": "rate_limited", "message": "too many requests from this address; slow down"})),
+            )
+                .into_response();
+        }
+    }
+    next.run(req).await
+}

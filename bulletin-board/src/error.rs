@@ -1,0 +1,150 @@
+//! The board's one error type (SPEC.md §10.7 errors).
+//!
+//! [`BoardError::Rejected`] is the client's fault and is sent as it is:
+//! `{"error": "<code>", "message": "<sentence>"}` with a 4xx status.
+//! Everything else is the board's own trouble (storage, I/O, a stopped task):
+//! it is logged in full and the client only learns that the request failed.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use thiserror::Error;
+
+/// Why the board could not do what was asked.
+#[derive(Debug, Error)]
+pub enum BoardError {
+    /// The request broke a rule; the code names the rule (SPEC.md §10.7).
+    #[error("{code}: {message}")]
+    Rejected {
+        /// HTTP status (4xx).
+        status: StatusCode,
+        /// Stable machine-readable code.
+        code: &'static str,
+        /// A sentence for people.
+        message: String,
+    },
+    /// The database failed; never shown to clients.
+    #[error("storage error: {0}")]
+    Storage(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A file of the data directory could not be read or written.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The board's configuration or data directory is unusable.
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// A task the request needs has stopped (shutdown), or the log in the
+    /// database is not what this process expects; the client may retry.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A broken invariant of the board itself (a bug): logged, 500.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Shorthand.
+pub type Result<T, E = BoardError> = std::result::Result<T, E>;
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+impl BoardError {
+    fn rejected(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        BoardError::Rejected {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400: the request is not well-formed.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::rejected(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 401: authentication failed (admin token or post signature).
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::rejected(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    /// 403: the author may not post this.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::rejected(StatusCode::FORBIDDEN, code, message)
+    }
+
+    /// 404: no such election or entry.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::rejected(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 409: the election is not in a state that allows this.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::rejected(StatusCode::CONFLICT, code, message)
+    }
+
+    /// 413: a body or ballot above its size limit.
+    pub fn too_large(code: &'static str, message: impl Into<String>) -> Self {
+        Self::rejected(StatusCode::PAYLOAD_TOO_LARGE, code, message)
+    }
+
+    /// 422: well-formed JSON whose content is invalid (a proof, a manifest).
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::rejected(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 404 for an unknown election.
+    pub fn no_election(id: &str) -> Self {
+        Self::not_found("unknown_election", format!("there is no election {id:?}"))
+    }
+
+    /// The machine-readable code (for logs and tests).
+    pub fn code(&self) -> &'static str {
+        match self {
+            BoardError::Rejected { code, .. } => code,
+            BoardError::Unavailable(_) => "unavailable",
+            _ => "internal",
+        }
+    }
+}
+
+impl IntoResponse for BoardError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match &self {
+            BoardError::Rejected {
+                status,
+                code,
+                message,
+            } => (*status, *code, message.as_str()),
+            BoardError::Unavailable(why) => {
+                tracing::warn!(%why, "request failed: unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the board cannot take this request right now; try again",
+                )
+            }
+            other => {
+                tracing::error!(error = %other, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the board could not complete the request; try again later",
+                )
+            }
+        };
+        (
+            status,
+            Json(ErrorBody {
+                error: code,
+                message,
+            }),
+        )
+            .into_response()
+    }
+}

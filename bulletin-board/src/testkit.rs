@@ -1,0 +1,865 @@
+//! A whole election driven over the board's HTTP API, for tests of the
+//! board and of the programs that read its record (verifier, trustee tool,
+//! demo).
+//!
+//! * [`TestBoard`] runs a board in-process on a loopback port, on a fresh
+//!   SQLite data directory or a fresh PostgreSQL database
+//!   ([`TestBoard::postgres`]; skipped when no server answers, unless
+//!   `PSEPHOS_REQUIRE_POSTGRES=1`).
+//! * [`Client`] speaks the API (SPEC.md §10.1).
+//! * [`SimElection`] plays every other role with the crypto crate's
+//!   primitives: trustees (registration, commit–reveal DKG with encrypted
+//!   shares, acknowledgements, partial decryptions), the credential
+//!   authority and the voters.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use psephos_board::testkit::{SimElection, TestBoard};
+//! let board = TestBoard::sqlite().await?;
+//! let client = board.client();
+//! let mut e = SimElection::new("mayor-2026", 3, 2, 1, 10);
+//! e.setup_and_open(&client).await?;
+//! for v in 0..10 {
+//!     e.cast(&client, v, &[vec![1, 0, 0]]).await?;
+//! }
+//! e.close_and_tally(&client, &[1, 2]).await?;
+//! board.finish().await;
+//! # Ok(()) }
+//! ```
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context};
+use ed25519_dalek::SigningKey;
+use psephos_crypto::ballot::{encrypt_ballot, BallotContext, Contest, ContestOption};
+use psephos_crypto::elgamal::{Ciphertext, PublicKey, SecretKey};
+use psephos_crypto::record::{
+    AuthorKey, Body, CredentialEntry, EncryptedShare, Manifest, Payload, Post, TrusteeInfo,
+};
+use psephos_crypto::share_encryption::{decrypt_share, encrypt_share};
+use psephos_crypto::threshold::{KeyShare, Polynomial};
+use psephos_crypto::{Fingerprint, Point};
+use rand_core::{OsRng, RngCore};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::appender::Receipt;
+use crate::board::{init, Board, Config};
+
+/// The PostgreSQL server the tests use unless `PSEPHOS_TEST_POSTGRES_URL`
+/// says otherwise (its database is only used to create fresh ones).
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// A fresh PostgreSQL database, dropped by [`PgDatabase::drop_database`].
+#[derive(Debug)]
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    /// The URL of the fresh database.
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// Create `psephos_test_<random>` on the test server. `Ok(None)` when
+    /// no server answers and `PSEPHOS_REQUIRE_POSTGRES` is not `1`.
+    pub async fn create() -> anyhow::Result<Option<PgDatabase>> {
+        let admin_url = std::env::var("PSEPHOS_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+        let required = std::env::var("PSEPHOS_REQUIRE_POSTGRES").as_deref() == Ok("1");
+        sqlx::any::install_default_drivers();
+        let pool = match sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect(&admin_url)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) if !required => {
+                eprintln!(
+                    "skipped: no PostgreSQL at {admin_url} ({e}); set PSEPHOS_REQUIRE_POSTGRES=1 to fail instead"
+                );
+                return Ok(None);
+            }
+            Err(e) => return Err(e).context(format!("PostgreSQL at {admin_url} is required")),
+        };
+        let name = format!("psephos_test_{:016x}", OsRng.next_u64());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&pool)
+            .await?;
+        pool.close().await;
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .ok_or_else(|| anyhow!("bad PostgreSQL URL"))?;
+        Ok(Some(PgDatabase {
+            url: format!("{base}/{name}"),
+            admin_url,
+            name,
+        }))
+    }
+
+    /// Drop the database.
+    pub async fn drop_database(&self) {
+        if let Ok(pool) = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&self.admin_url)
+            .await
+        {
+            let _ = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&pool)
+            .await;
+            pool.close().await;
+        }
+    }
+}
+
+/// A board running in this process on `127.0.0.1:<random port>`.
+#[derive(Debug)]
+pub struct TestBoard {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    /// The administrator's token.
+    pub admin_token: String,
+    /// The board (for direct inspection).
+    pub board: Arc<Board>,
+    /// The configuration it was started with.
+    pub config: Config,
+    dir: Option<tempfile::TempDir>,
+    pg: Option<PgDatabase>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestBoard {
+    /// A board on a fresh SQLite data directory.
+    pub async fn sqlite() -> anyhow::Result<TestBoard> {
+        let dir = tempfile::tempdir()?;
+        let mut config = Config::new(dir.path());
+        config.limits.rate_per_sec = 0.0;
+        Self::start_with(config, Some(dir), None).await
+    }
+
+    /// A board on a fresh PostgreSQL database; `None` if skipped.
+    pub async fn postgres() -> anyhow::Result<Option<TestBoard>> {
+        let Some(pg) = PgDatabase::create().await? else {
+            return Ok(None);
+        };
+        let dir = tempfile::tempdir()?;
+        let mut config = Config::new(dir.path());
+        config.database_url = Some(pg.url.clone());
+        config.limits.rate_per_sec = 0.0;
+        Ok(Some(Self::start_with(config, Some(dir), Some(pg)).await?))
+    }
+
+    /// Initialise (if needed) and start a board with this configuration
+    /// (the caller keeps the data directory).
+    pub async fn start(config: Config) -> anyhow::Result<TestBoard> {
+        Self::start_with(config, None, None).await
+    }
+
+    async fn start_with(
+        config: Config,
+        dir: Option<tempfile::TempDir>,
+        pg: Option<PgDatabase>,
+    ) -> anyhow::Result<TestBoard> {
+        // Logs of the board under test, when RUST_LOG asks for them.
+        if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
+        let admin_token = init(&config.data_dir, config.database_url.as_deref()).await?;
+        let board = Board::open(&config).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (tx, rx) = oneshot::channel::<()>();
+        let b = board.clone();
+        let task = tokio::spawn(async move {
+            let _ = crate::board::serve(b, listener, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Ok(TestBoard {
+            url,
+            admin_token,
+            board,
+            config,
+            dir,
+            pg,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// A client with the admin token.
+    pub fn client(&self) -> Client {
+        Client::new(&self.url, Some(self.admin_token.clone()))
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.config.data_dir.clone()
+    }
+
+    /// Stop serving (the database stays).
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Stop, and drop the PostgreSQL database and the data directory.
+    pub async fn finish(mut self) {
+        self.stop().await;
+        self.board.store.close().await;
+        if let Some(pg) = self.pg.take() {
+            pg.drop_database().await;
+        }
+        drop(self.dir.take());
+    }
+}
+
+/// An API error as the board sent it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    #[serde(skip)]
+    pub status: u16,
+    /// `error` code.
+    pub error: String,
+    /// `message`.
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.error, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// A client of the board's API.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    /// Base URL.
+    pub base: String,
+    admin: Option<String>,
+}
+
+impl Client {
+    /// A client for `base`, with the admin token if given.
+    pub fn new(base: &str, admin: Option<String>) -> Self {
+        Client {
+            http: reqwest::Client::new(),
+            base: base.trim_end_matches('/').to_owned(),
+            admin,
+        }
+    }
+
+    async fn decode<T: for<'de> Deserialize<'de>>(
+        resp: reqwest::Response,
+    ) -> anyhow::Result<Result<T, ApiError>> {
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await?;
+        if (200..300).contains(&status) {
+            return Ok(Ok(serde_json::from_slice(&bytes)
+                .with_context(|| String::from_utf8_lossy(&bytes).into_owned())?));
+        }
+        let mut err: ApiError = serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "status {status} without a JSON error: {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })?;
+        err.status = status;
+        Ok(Err(err))
+    }
+
+    /// POST raw bytes to a path; the JSON answer or the API error.
+    pub async fn post_raw<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        admin: bool,
+    ) -> anyhow::Result<Result<T, ApiError>> {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body);
+        if admin {
+            if let Some(t) = &self.admin {
+                req = req.bearer_auth(t);
+            }
+        }
+        Self::decode(req.send().await?).await
+    }
+
+    /// GET a JSON document.
+    pub async fn get_json(&self, path: &str) -> anyhow::Result<Result<Value, ApiError>> {
+        Self::decode(self.http.get(format!("{}{path}", self.base)).send().await?).await
+    }
+
+    /// GET text (entries, checkpoint) with the response's status.
+    pub async fn get_text(&self, path: &str) -> anyhow::Result<(u16, String)> {
+        let resp = self.http.get(format!("{}{path}", self.base)).send().await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.text().await?))
+    }
+
+    /// `POST /api/v1/elections/{id}/posts`.
+    pub async fn post(
+        &self,
+        election: &str,
+        post: &Post,
+    ) -> anyhow::Result<Result<Receipt, ApiError>> {
+        self.post_raw(
+            &format!("/api/v1/elections/{election}/posts"),
+            serde_json::to_vec(post)?,
+            false,
+        )
+        .await
+    }
+
+    /// Post and require success.
+    pub async fn post_ok(&self, election: &str, post: &Post) -> anyhow::Result<Receipt> {
+        self.post(election, post).await?.map_err(Into::into)
+    }
+
+    /// `POST /api/v1/elections` (admin).
+    pub async fn create_election(
+        &self,
+        id: &str,
+        manifest: &Manifest,
+    ) -> anyhow::Result<Result<Value, ApiError>> {
+        self.post_raw(
+            "/api/v1/elections",
+            serde_json::to_vec(&json!({"id": id, "manifest": manifest}))?,
+            true,
+        )
+        .await
+    }
+
+    /// An admin action: `finalize-keys`, `open` (with body) or `close`.
+    pub async fn admin(
+        &self,
+        election: &str,
+        action: &str,
+        body: Value,
+    ) -> anyhow::Result<Result<Receipt, ApiError>> {
+        self.post_raw(
+            &format!("/api/v1/elections/{election}/{action}"),
+            serde_json::to_vec(&body)?,
+            true,
+        )
+        .await
+    }
+
+    /// `GET /api/v1/elections/{id}`.
+    pub async fn status(&self, election: &str) -> anyhow::Result<Value> {
+        self.get_json(&format!("/api/v1/elections/{election}"))
+            .await?
+            .map_err(Into::into)
+    }
+
+    /// The whole log as entry lines.
+    pub async fn entries(&self, election: &str) -> anyhow::Result<Vec<String>> {
+        let mut out = Vec::new();
+        loop {
+            let (status, text) = self
+                .get_text(&format!(
+                    "/api/v1/elections/{election}/entries?start={}",
+                    out.len()
+                ))
+                .await?;
+            if status != 200 {
+                bail!("entries: status {status}: {text}");
+            }
+            let before = out.len();
+            out.extend(text.lines().map(str::to_owned));
+            if out.len() == before {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The latest checkpoint note.
+    pub async fn checkpoint(&self, election: &str) -> anyhow::Result<String> {
+        let (status, text) = self
+            .get_text(&format!("/api/v1/elections/{election}/checkpoint"))
+            .await?;
+        if status != 200 {
+            bail!("checkpoint: status {status}: {text}");
+        }
+        Ok(text)
+    }
+}
+
+/// A simulated trustee.
+#[derive(Debug)]
+pub struct Trustee {
+    /// `l`.
+    pub index: u32,
+    /// Ed25519 key of its posts.
+    pub key: SigningKey,
+    /// Share-encryption key `y_l`.
+    pub enc: SecretKey,
+    /// Its dealing polynomial.
+    pub poly: Polynomial,
+    /// `x_l`, after the ceremony.
+    pub share: Option<KeyShare>,
+}
+
+impl Trustee {
+    fn new(index: u32, t: u32) -> anyhow::Result<Self> {
+        Ok(Trustee {
+            index,
+            key: SigningKey::generate(&mut OsRng),
+            enc: SecretKey::random(&mut OsRng),
+            poly: Polynomial::random(t, &mut OsRng)?,
+            share: None,
+        })
+    }
+}
+
+/// Sign a body for `election` with `key`.
+pub fn sign(election: &str, key: &SigningKey, payload: Payload) -> anyhow::Result<Post> {
+    let body = Body {
+        election: election.to_owned(),
+        author: AuthorKey::of(key),
+        payload,
+    };
+    Ok(Post::sign(&body, key)?)
+}
+
+/// A contest with `options` options, choose exactly one.
+pub fn plurality_contest(id: &str, options: usize) -> Contest {
+    Contest {
+        id: id.into(),
+        title: format!("Contest {id}"),
+        options: (0..options)
+            .map(|i| ContestOption {
+                id: format!("o{i}"),
+                label: format!("Option {i}"),
+            })
+            .collect(),
+        min_selections: 1,
+        max_selections: 1,
+        max_per_option: 1,
+    }
+}
+
+/// Everyone but the board, for one election.
+#[derive(Debug)]
+pub struct SimElection {
+    /// Election id.
+    pub id: String,
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Leaf hash of entry 0, once created.
+    pub manifest_hash: [u8; 32],
+    /// Trustees `1..=n`.
+    pub trustees: Vec<Trustee>,
+    /// The credential authority's key.
+    pub authority: SigningKey,
+    /// Voters' credentials.
+    pub voters: Vec<SigningKey>,
+    /// The joint key, once finalized.
+    pub pk: Option<PublicKey>,
+}
+
+impl SimElection {
+    /// `n` trustees, threshold `t`, one plurality contest with `options`
+    /// options, `voters` voters of weight 1.
+    pub fn new(id: &str, n: u32, t: u32, options: usize, voters: usize) -> Self {
+        Self::with_contests(id, n, t, vec![plurality_contest("c1", options)], voters)
+    }
+
+    /// Like [`SimElection::new`] with any contests.
+    pub fn with_contests(id: &str, n: u32, t: u32, contests: Vec<Contest>, voters: usize) -> Self {
+        let trustees: Vec<Trustee> = (1..=n).filter_map(|l| Trustee::new(l, t).ok()).collect();
+        let authority = SigningKey::generate(&mut OsRng);
+        let manifest = Manifest {
+            title: format!("Election {id}"),
+            contests,
+            trustees: trustees
+                .iter()
+                .map(|tr| TrusteeInfo {
+                    index: tr.index,
+                    name: format!("Trustee {}", tr.index),
+                    key: AuthorKey::of(&tr.key),
+                })
+                .collect(),
+            threshold: t,
+            credential_authority: AuthorKey::of(&authority),
+        };
+        SimElection {
+            id: id.to_owned(),
+            manifest,
+            manifest_hash: [0; 32],
+            trustees,
+            authority,
+            voters: (0..voters)
+                .map(|_| SigningKey::generate(&mut OsRng))
+                .collect(),
+            pk: None,
+        }
+    }
+
+    /// The ceremony fingerprint.
+    pub fn ceremony_fp(&self) -> Fingerprint {
+        Fingerprint::ceremony(&self.manifest_hash)
+    }
+
+    /// The election fingerprint (after finalize).
+    pub fn fingerprint(&self) -> anyhow::Result<Fingerprint> {
+        let pk = self.pk.ok_or_else(|| anyhow!("no joint key yet"))?;
+        Ok(Fingerprint::election(
+            &self.manifest_hash,
+            &pk.to_non_identity(),
+        ))
+    }
+
+    /// Create the election on the board.
+    pub async fn create(&mut self, client: &Client) -> anyhow::Result<()> {
+        client
+            .create_election(&self.id, &self.manifest)
+            .await?
+            .map_err(anyhow::Error::from)?;
+        let status = client.status(&self.id).await?;
+        let hash = status["manifest_hash"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no manifest_hash"))?;
+        self.manifest_hash = psephos_crypto::encoding::decode_hex32("manifest hash", hash)?;
+        Ok(())
+    }
+
+    /// Trustee `l`'s registration post.
+    pub fn registration(&self, l: u32) -> anyhow::Result<Post> {
+        let tr = self.trustee(l)?;
+        sign(
+            &self.id,
+            &tr.key,
+            Payload::TrusteeRegistration {
+                trustee: l,
+                encryption_key: *tr.enc.public_key().as_point(),
+            },
+        )
+    }
+
+    /// Trustee `l`.
+    pub fn trustee(&self, l: u32) -> anyhow::Result<&Trustee> {
+        self.trustees
+            .get(l as usize - 1)
+            .ok_or_else(|| anyhow!("no trustee {l}"))
+    }
+
+    /// Trustee `l`'s round-1 body (its `dkg_commitments`), as posted.
+    pub fn reveal_body(&self, l: u32) -> anyhow::Result<Body> {
+        let tr = self.trustee(l)?;
+        let fp = self.ceremony_fp();
+        let mut shares = Vec::new();
+        for other in &self.trustees {
+            if other.index == l {
+                continue;
+            }
+            let y = other.enc.public_key().to_non_identity();
+            let (ephemeral, ciphertext) = encrypt_share(
+                &fp,
+                l,
+                other.index,
+                &y,
+                &tr.poly.evaluate(other.index),
+                &mut OsRng,
+            )?;
+            shares.push(EncryptedShare {
+                to: other.index,
+                ephemeral,
+                ciphertext,
+            });
+        }
+        Ok(Body {
+            election: self.id.clone(),
+            author: AuthorKey::of(&tr.key),
+            payload: Payload::DkgCommitments {
+                trustee: l,
+                commitments: tr.poly.commitments(),
+                proofs: tr.poly.prove_coefficients(&fp, l, &mut OsRng),
+                shares,
+            },
+        })
+    }
+
+    /// The commit post for a reveal body.
+    pub fn commit_for(&self, l: u32, reveal: &Body) -> anyhow::Result<Post> {
+        let text = serde_json::to_string(reveal)?;
+        sign(
+            &self.id,
+            &self.trustee(l)?.key,
+            Payload::DkgCommit {
+                trustee: l,
+                hash: Sha256::digest(text.as_bytes()).into(),
+            },
+        )
+    }
+
+    /// Run the key ceremony up to `joint_key` and the acknowledgements.
+    pub async fn ceremony(&mut self, client: &Client) -> anyhow::Result<()> {
+        let n = self.trustees.len() as u32;
+        for l in 1..=n {
+            client.post_ok(&self.id, &self.registration(l)?).await?;
+        }
+        let mut reveals = Vec::new();
+        for l in 1..=n {
+            let body = self.reveal_body(l)?;
+            client
+                .post_ok(&self.id, &self.commit_for(l, &body)?)
+                .await?;
+            reveals.push(body);
+        }
+        for (l, body) in (1..=n).zip(&reveals) {
+            let post = Post::sign(body, &self.trustee(l)?.key)?;
+            client.post_ok(&self.id, &post).await?;
+        }
+        let r = client
+            .admin(&self.id, "finalize-keys", json!({}))
+            .await?
+            .map_err(anyhow::Error::from)?;
+        let _ = r;
+        let status = client.status(&self.id).await?;
+        let pk = status["public_key"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no public key after finalize"))?;
+        self.pk = Some(PublicKey::from_hex(pk)?);
+        let qualified: Vec<u32> = serde_json::from_value(status["qualified"].clone())?;
+        self.derive_shares(&reveals, &qualified)?;
+        for l in 1..=n {
+            let tr = self.trustee(l)?;
+            let pk = self.pk.ok_or_else(|| anyhow!("no pk"))?;
+            let ack = sign(
+                &self.id,
+                &tr.key,
+                Payload::KeyAck {
+                    trustee: l,
+                    public_key: pk,
+                },
+            )?;
+            client.post_ok(&self.id, &ack).await?;
+        }
+        Ok(())
+    }
+
+    /// Each trustee decrypts and checks its shares from the qualified
+    /// dealers and combines `x_l`.
+    fn derive_shares(&mut self, reveals: &[Body], qualified: &[u32]) -> anyhow::Result<()> {
+        let fp = self.ceremony_fp();
+        let n = self.trustees.len();
+        for li in 0..n {
+            let l = self.trustees[li].index;
+            let mut received = Vec::new();
+            for body in reveals {
+                let Payload::DkgCommitments {
+                    trustee: dealer,
+                    commitments,
+                    shares,
+                    ..
+                } = &body.payload
+                else {
+                    continue;
+                };
+                if !qualified.contains(dealer) {
+                    continue;
+                }
+                let share = if *dealer == l {
+                    self.trustees[li].poly.evaluate(l)
+                } else {
+                    let s = shares
+                        .iter()
+                        .find(|s| s.to == l)
+                        .ok_or_else(|| anyhow!("no share for {l}"))?;
+                    decrypt_share(
+                        &fp,
+                        *dealer,
+                        l,
+                        &self.trustees[li].enc,
+                        &s.ephemeral,
+                        &s.ciphertext,
+                    )?
+                };
+                if !psephos_crypto::threshold::check_share(&share, l, commitments) {
+                    bail!("dealer {dealer} gave trustee {l} a bad share");
+                }
+                received.push(share);
+            }
+            self.trustees[li].share = Some(KeyShare::combine_shares(l, &received));
+        }
+        Ok(())
+    }
+
+    /// The credential list post.
+    pub fn credential_list(&self) -> anyhow::Result<Post> {
+        sign(
+            &self.id,
+            &self.authority,
+            Payload::CredentialList {
+                credentials: self
+                    .voters
+                    .iter()
+                    .map(|k| CredentialEntry {
+                        key: AuthorKey::of(k),
+                        weight: 1,
+                    })
+                    .collect(),
+            },
+        )
+    }
+
+    /// Create, run the ceremony, post the credentials and open.
+    pub async fn setup_and_open(&mut self, client: &Client) -> anyhow::Result<()> {
+        self.create(client).await?;
+        self.ceremony(client).await?;
+        client.post_ok(&self.id, &self.credential_list()?).await?;
+        client
+            .admin(
+                &self.id,
+                "open",
+                json!({"bundle_sha256": hex::encode([7u8; 32])}),
+            )
+            .await?
+            .map_err(anyhow::Error::from)?;
+        Ok(())
+    }
+
+    /// Voter `v`'s ballot for `choices` (per contest, per option).
+    pub fn ballot(&self, v: usize, choices: &[Vec<u64>]) -> anyhow::Result<Post> {
+        let voter = self.voters.get(v).ok_or_else(|| anyhow!("no voter {v}"))?;
+        self.ballot_with(voter, choices)
+    }
+
+    /// A ballot signed by any credential key.
+    pub fn ballot_with(&self, voter: &SigningKey, choices: &[Vec<u64>]) -> anyhow::Result<Post> {
+        let pk = self.pk.ok_or_else(|| anyhow!("no joint key"))?;
+        let fp = self.fingerprint()?;
+        let credential = voter.verifying_key().to_bytes();
+        let ctx = BallotContext {
+            fingerprint: &fp,
+            pk: &pk,
+            credential: &credential,
+        };
+        let (ballot, _) = encrypt_ballot(&ctx, &self.manifest.contests, choices, &mut OsRng)?;
+        sign(&self.id, voter, Payload::Ballot(ballot))
+    }
+
+    /// Cast voter `v`'s ballot.
+    pub async fn cast(
+        &self,
+        client: &Client,
+        v: usize,
+        choices: &[Vec<u64>],
+    ) -> anyhow::Result<Receipt> {
+        client.post_ok(&self.id, &self.ballot(v, choices)?).await
+    }
+
+    /// Trustee `l`'s partial decryption of the board's tally.
+    pub async fn partial_decryption(&self, client: &Client, l: u32) -> anyhow::Result<Post> {
+        let status = client.status(&self.id).await?;
+        let tally: Vec<Ciphertext> = serde_json::from_value(status["tally"].clone())
+            .context("the board has no tally yet")?;
+        let tr = self.trustee(l)?;
+        let share = tr
+            .share
+            .as_ref()
+            .ok_or_else(|| anyhow!("trustee {l} has no key share"))?;
+        let shares = share.decrypt(&self.fingerprint()?, &tally, &mut OsRng);
+        sign(
+            &self.id,
+            &tr.key,
+            Payload::PartialDecryption { trustee: l, shares },
+        )
+    }
+
+    /// Close, post the given trustees' partial decryptions, and return the
+    /// published counts.
+    pub async fn close_and_tally(
+        &self,
+        client: &Client,
+        trustees: &[u32],
+    ) -> anyhow::Result<Vec<Vec<u64>>> {
+        client
+            .admin(&self.id, "close", json!({}))
+            .await?
+            .map_err(anyhow::Error::from)?;
+        for &l in trustees {
+            let post = self.partial_decryption(client, l).await?;
+            client.post_ok(&self.id, &post).await?;
+        }
+        let status = client.status(&self.id).await?;
+        serde_json::from_value(status["result"].clone()).context("no result on the board")
+    }
+}
+
+/// Check a whole record as an observer would: every line canonical, the
+/// hash chain unbroken, every body's signature valid, and the Merkle root
+/// equal to the latest checkpoint's (signed by `board_vkey`). Returns the
+/// number of entries.
+pub fn check_record(lines: &[String], checkpoint: &str, board_vkey: &str) -> anyhow::Result<u64> {
+    use psephos_crypto::log::checkpoint::{open_checkpoint, NoteVerifier};
+    use psephos_crypto::log::merkle::MerkleTree;
+    use psephos_crypto::record::{ChainFollower, Entry};
+    let mut chain = ChainFollower::new();
+    let mut tree = MerkleTree::new();
+    for line in lines {
+        let entry = Entry::from_line(line)?;
+        entry.open()?;
+        tree.push(chain.accept(line, &entry)?);
+    }
+    let verifier = NoteVerifier::from_vkey(board_vkey)?;
+    let (cp, _) = open_checkpoint(checkpoint, &verifier)?;
+    if cp.size > tree.len() {
+        bail!(
+            "checkpoint size {} beyond the {} entries",
+            cp.size,
+            tree.len()
+        );
+    }
+    if tree.root_at(cp.size)? != cp.root {
+        bail!("checkpoint root does not match the entries");
+    }
+    Ok(tree.len())
+}
+
+/// Check a receipt against a record: the inclusion proof leads from its
+/// leaf to its checkpoint's root, and the entry at its index has that leaf.
+pub fn check_receipt(receipt: &Receipt, board_vkey: &str) -> anyhow::Result<()> {
+    use psephos_crypto::log::checkpoint::{open_checkpoint, NoteVerifier};
+    use psephos_crypto::log::merkle::verify_inclusion;
+    let verifier = NoteVerifier::from_vkey(board_vkey)?;
+    let (cp, _) = open_checkpoint(&receipt.checkpoint, &verifier)?;
+    let leaf = psephos_crypto::encoding::decode_hex32("leaf", &receipt.leaf_hash)?;
+    let proof = receipt
+        .inclusion_proof
+        .iter()
+        .map(|h| psephos_crypto::encoding::decode_hex32("proof", h))
+        .collect::<Result<Vec<_>, _>>()?;
+    verify_inclusion(&leaf, receipt.index, cp.size, &proof, &cp.root)?;
+    Ok(())
+}
+
+/// Point helper for tests: a random non-identity point.
+pub fn random_point() -> Point {
+    *SecretKey::random(&mut OsRng).public_key().as_point()
+}

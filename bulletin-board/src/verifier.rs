@@ -1,0 +1,183 @@
+//! The ballot verification stage (SPEC.md §10.4): signatures, eligibility
+//! and proofs, checked in parallel and in batches before the appender.
+//!
+//! Ballots wait in a queue; the stage takes everything waiting (up to
+//! [`MAX_VERIFY_BATCH`]) and checks it on a blocking thread, with up to one
+//! batch in flight per core. All sigma-proof equations of a batch go into
+//! one [`BatchVerifier`] (one multiscalar multiplication, SPEC.md §5.6); if
+//! the combination fails, the verifier's bisection names the bad ballots and
+//! only those are rejected. Aggregated range proofs are checked one by one.
+//! What passes goes to the appender, which checks the rules that depend on
+//! the log's state (open, not copied) under the election's lock.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Weak};
+
+use psephos_crypto::ballot::{prepare_ballot, BallotContext};
+use psephos_crypto::proofs::batch::BatchVerifier;
+use psephos_crypto::record::{Body, Payload, Post, RecordError};
+use tokio::sync::{mpsc, Semaphore};
+
+use crate::appender::{Job, Reply};
+use crate::board::Board;
+use crate::election::{ballot_error, not_eligible, BallotParams, Check};
+use crate::error::BoardError;
+
+/// Most ballots verified together.
+pub const MAX_VERIFY_BATCH: usize = 256;
+
+/// A ballot waiting for verification.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub election: String,
+    pub post: Post,
+    pub params: Arc<BallotParams>,
+    pub reply: Reply,
+}
+
+/// Map a record error (signature, JSON) to its rejection.
+pub fn record_error(e: RecordError) -> BoardError {
+    match e {
+        RecordError::BadSignature => BoardError::unauthorized(
+            "bad_signature",
+            "the signature does not verify under the author's key over the exact body bytes",
+        ),
+        RecordError::BadAuthorKey => {
+            BoardError::bad_request("malformed_body", "the author is not a valid Ed25519 key")
+        }
+        other => BoardError::bad_request("malformed_body", other.to_string()),
+    }
+}
+
+/// The verification loop.
+pub(crate) async fn run(board: Weak<Board>, mut rx: mpsc::Receiver<Pending>) {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let permits = Arc::new(Semaphore::new(cores));
+    while let Some(first) = rx.recv().await {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_VERIFY_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let Some(appender) = board.upgrade().map(|b| b.appender.clone()) else {
+            break;
+        };
+        tokio::task::spawn_blocking(move || {
+            let checked = verify_batch(batch);
+            drop(permit);
+            for job in checked {
+                if let Err(mpsc::error::SendError(job)) = appender.blocking_send(job) {
+                    if let Job::Post { reply, .. } = job {
+                        let _ = reply.send(Err(BoardError::Unavailable("shutting down".into())));
+                    }
+                }
+            }
+        });
+    }
+}
+
+struct Opened {
+    pending: Pending,
+    body: Body,
+}
+
+/// Check a batch; answer the rejected ones, return the appender jobs of the
+/// valid ones.
+fn verify_batch(batch: Vec<Pending>) -> Vec<Job> {
+    let mut opened: Vec<Opened> = Vec::with_capacity(batch.len());
+    for p in batch {
+        match open_ballot(&p) {
+            Ok(body) => opened.push(Opened { pending: p, body }),
+            Err(e) => {
+                let _ = p.reply.send(Err(e));
+            }
+        }
+    }
+    let mut verifier = BatchVerifier::new();
+    let mut rejected: Vec<Option<BoardError>> = (0..opened.len()).map(|_| None).collect();
+    for (i, o) in opened.iter().enumerate() {
+        let Payload::Ballot(ballot) = &o.body.payload else {
+            continue;
+        };
+        let params = &o.pending.params;
+        let ctx = BallotContext {
+            fingerprint: &params.fingerprint,
+            pk: &params.pk,
+            credential: &o.body.author.0,
+        };
+        match prepare_ballot(&ctx, &params.contests, ballot) {
+            Ok(prepared) => {
+                let range_ok = prepared
+                    .range_proofs
+                    .iter()
+                    .try_for_each(|rp| rp.verify(&params.fingerprint));
+                match range_ok {
+                    Ok(()) => verifier.push(i, prepared.equations),
+                    Err(e) => rejected[i] = Some(ballot_error(e)),
+                }
+            }
+            Err(e) => rejected[i] = Some(ballot_error(e)),
+        }
+    }
+    if let Err(bad) = verifier.verify() {
+        for i in bad {
+            rejected[i] = Some(BoardError::invalid(
+                "invalid_proof",
+                "a proof of this ballot does not verify",
+            ));
+        }
+    }
+    let mut jobs = Vec::with_capacity(opened.len());
+    for (o, rejection) in opened.into_iter().zip(rejected) {
+        match rejection {
+            Some(e) => {
+                let _ = o.pending.reply.send(Err(e));
+            }
+            None => jobs.push(Job::Post {
+                election: o.pending.election,
+                post: o.pending.post,
+                body: o.body,
+                check: Check::PreVerified,
+                reply: o.pending.reply,
+            }),
+        }
+    }
+    jobs
+}
+
+/// Signature, shape and eligibility: everything before the proofs.
+fn open_ballot(p: &Pending) -> Result<Body, BoardError> {
+    let body = p.post.open().map_err(record_error)?;
+    if body.election != p.election {
+        return Err(BoardError::bad_request(
+            "wrong_election",
+            format!("the body names election {:?}", body.election),
+        ));
+    }
+    let Payload::Ballot(ballot) = &body.payload else {
+        return Err(BoardError::bad_request(
+            "malformed_body",
+            "expected a ballot",
+        ));
+    };
+    if !p.params.credentials.contains_key(&body.author.0) {
+        return Err(not_eligible());
+    }
+    let mut seen = HashSet::new();
+    for ct in ballot.contests.iter().flat_map(|c| c.ciphertexts.iter()) {
+        if !seen.insert(*ct.R.as_bytes()) {
+            return Err(BoardError::conflict(
+                "ciphertext_reused",
+                "two ciphertexts of this ballot share their R point",
+            ));
+        }
+    }
+    Ok(body)
+}
