@@ -54,10 +54,7 @@ fn signature_key_names(note: &str) -> Vec<String> {
 
 /// Open `note` with the manifest author's key under whichever key name
 /// one of its signature lines uses.
-fn open_with_manifest_key(
-    note: &str,
-    key: &[u8; 32],
-) -> Option<(NoteVerifier, Checkpoint)> {
+fn open_with_manifest_key(note: &str, key: &[u8; 32]) -> Option<(NoteVerifier, Checkpoint)> {
     let vk = VerifyingKey::from_bytes(key).ok()?;
     signature_key_names(note).into_iter().find_map(|name| {
         let verifier = NoteVerifier::new(&name, vk).ok()?;
@@ -67,7 +64,11 @@ fn open_with_manifest_key(
 }
 
 /// Run V11. Returns warnings for the report.
-pub(crate) fn check(checks: &mut Checks, opts: &VerifyOptions, facts: &RecordFacts<'_>) -> Vec<String> {
+pub(crate) fn check(
+    checks: &mut Checks,
+    opts: &VerifyOptions,
+    facts: &RecordFacts<'_>,
+) -> Vec<String> {
     let mut warnings = Vec::new();
     let Some(note) = &opts.checkpoint else {
         checks.skip(
@@ -80,10 +81,16 @@ pub(crate) fn check(checks: &mut Checks, opts: &VerifyOptions, facts: &RecordFac
     let opened = match &opts.board_key {
         Some(verifier) => open_checkpoint(note, verifier)
             .map(|(cp, _)| (verifier.clone(), cp))
-            .map_err(|e| format!("the board's checkpoint does not verify under the board key: {e}")),
+            .map_err(|e| {
+                format!("the board's checkpoint does not verify under the board key: {e}")
+            }),
         None => {
             let Some(author) = facts.manifest_author else {
-                checks.fail(V11, None, "no board key was given and the record has no manifest to take it from");
+                checks.fail(
+                    V11,
+                    None,
+                    "no board key was given and the record has no manifest to take it from",
+                );
                 return warnings;
             };
             warnings.push(
@@ -109,12 +116,18 @@ pub(crate) fn check(checks: &mut Checks, opts: &VerifyOptions, facts: &RecordFac
             Some(origin) if cp.origin != format!("{origin}{suffix}") => checks.fail(
                 V11,
                 None,
-                format!("checkpoint origin {:?} is not \"{origin}{suffix}\"", cp.origin),
+                format!(
+                    "checkpoint origin {:?} is not \"{origin}{suffix}\"",
+                    cp.origin
+                ),
             ),
             None if !cp.origin.ends_with(&suffix) => checks.fail(
                 V11,
                 None,
-                format!("checkpoint origin {:?} does not name election {election:?}", cp.origin),
+                format!(
+                    "checkpoint origin {:?} does not name election {election:?}",
+                    cp.origin
+                ),
             ),
             _ => {}
         }
@@ -158,7 +171,8 @@ pub(crate) fn check(checks: &mut Checks, opts: &VerifyOptions, facts: &RecordFac
     for mirror in &opts.mirrors {
         checks.count(V11, 1);
         let name = mirror.name();
-        let fail = |checks: &mut Checks, m: String| checks.fail(V11, None, format!("mirror {name}: {m}"));
+        let fail =
+            |checks: &mut Checks, m: String| checks.fail(V11, None, format!("mirror {name}: {m}"));
         let mnote = match mirror.checkpoint(election) {
             Ok(n) => n,
             Err(e) => {
@@ -169,12 +183,21 @@ pub(crate) fn check(checks: &mut Checks, opts: &VerifyOptions, facts: &RecordFac
         let mcp = match open_checkpoint(&mnote, &verifier) {
             Ok((c, _)) => c,
             Err(e) => {
-                fail(checks, format!("its checkpoint is not signed by the board key: {e}"));
+                fail(
+                    checks,
+                    format!("its checkpoint is not signed by the board key: {e}"),
+                );
                 continue;
             }
         };
         if mcp.origin != cp.origin {
-            fail(checks, format!("its checkpoint names origin {:?}, the board's {:?}", mcp.origin, cp.origin));
+            fail(
+                checks,
+                format!(
+                    "its checkpoint names origin {:?}, the board's {:?}",
+                    mcp.origin, cp.origin
+                ),
+            );
             continue;
         }
         if mcp.size <= tree.len() {
@@ -215,13 +238,25 @@ pub(crate) fn check(checks: &mut Checks, opts: &VerifyOptions, facts: &RecordFac
                 ),
             }
         }
-        cosignatures(checks, opts, &mnote, &verifier, &format!("mirror {name}'s checkpoint"));
+        cosignatures(
+            checks,
+            opts,
+            &mnote,
+            &verifier,
+            &format!("mirror {name}'s checkpoint"),
+        );
     }
     warnings
 }
 
 /// Verify the cosignatures of the keys given on one note.
-fn cosignatures(checks: &mut Checks, opts: &VerifyOptions, note: &str, log: &NoteVerifier, what: &str) {
+fn cosignatures(
+    checks: &mut Checks,
+    opts: &VerifyOptions,
+    note: &str,
+    log: &NoteVerifier,
+    what: &str,
+) {
     if opts.cosigners.is_empty() {
         return;
     }
@@ -230,7 +265,12 @@ fn cosignatures(checks: &mut Checks, opts: &VerifyOptions, note: &str, log: &Not
             let names: Vec<&str> = found.iter().map(|c| c.name.as_str()).collect();
             checks.note(
                 V11,
-                format!("{what}: {} of {} given cosigners cosigned ({})", found.len(), opts.cosigners.len(), names.join(", ")),
+                format!(
+                    "{what}: {} of {} given cosigners cosigned ({})",
+                    found.len(),
+                    opts.cosigners.len(),
+                    names.join(", ")
+                ),
             );
             if found.len() < opts.min_cosignatures {
                 checks.fail(
@@ -244,6 +284,10 @@ fn cosignatures(checks: &mut Checks, opts: &VerifyOptions, note: &str, log: &Not
                 );
             }
         }
-        Err(e) => checks.fail(V11, None, format!("{what}: a cosignature does not verify: {e}")),
+        Err(e) => checks.fail(
+            V11,
+            None,
+            format!("{what}: a cosignature does not verify: {e}"),
+        ),
     }
 }

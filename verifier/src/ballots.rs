@@ -132,8 +132,10 @@ fn verify_sub_chunk(ctx: &BallotCtx, items: &[PendingBallot]) -> Vec<Outcome> {
                         ballots.push((k, ballot));
                     }
                     other => {
-                        out.proof_error =
-                            Some(format!("entry is a {} body, not a ballot", other.type_name()))
+                        out.proof_error = Some(format!(
+                            "entry is a {} body, not a ballot",
+                            other.type_name()
+                        ))
                     }
                 }
             }
@@ -141,8 +143,9 @@ fn verify_sub_chunk(ctx: &BallotCtx, items: &[PendingBallot]) -> Vec<Outcome> {
     }
     let Some((fp, pk)) = &ctx.key else {
         for (k, _) in &ballots {
-            outcomes[*k].proof_error =
-                Some("no joint key was posted before this ballot, so its proofs cannot hold".into());
+            outcomes[*k].proof_error = Some(
+                "no joint key was posted before this ballot, so its proofs cannot hold".into(),
+            );
         }
         return outcomes;
     };
@@ -242,12 +245,10 @@ impl CountedSet {
     /// Register the listed credentials (first occurrence of a key wins).
     pub fn set_credentials(&mut self, list: &[([u8; 32], u64)]) {
         for (key, weight) in list {
-            self.credentials
-                .entry(*key)
-                .or_insert(CredentialState {
-                    weight: *weight,
-                    last: None,
-                });
+            self.credentials.entry(*key).or_insert(CredentialState {
+                weight: *weight,
+                last: None,
+            });
         }
         self.summary.listed_credentials = self.credentials.len() as u64;
     }
@@ -283,11 +284,19 @@ impl CountedSet {
         match o.window {
             Window::Open => {}
             Window::BeforeOpen => {
-                checks.fail(CheckId::V6, Some(o.index), "ballot cast before voting opened");
+                checks.fail(
+                    CheckId::V6,
+                    Some(o.index),
+                    "ballot cast before voting opened",
+                );
                 valid = false;
             }
             Window::AfterClose => {
-                checks.fail(CheckId::V6, Some(o.index), "ballot cast after voting closed");
+                checks.fail(
+                    CheckId::V6,
+                    Some(o.index),
+                    "ballot cast after voting closed",
+                );
                 valid = false;
             }
         }

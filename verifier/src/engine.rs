@@ -65,7 +65,10 @@ impl ManifestState {
 
     fn label(&self, (c, o): (usize, usize)) -> String {
         let contest = &self.contests[c];
-        format!("contest {:?} option {:?}", contest.id, contest.options[o].id)
+        format!(
+            "contest {:?} option {:?}",
+            contest.id, contest.options[o].id
+        )
     }
 
     fn trustee_is(&self, l: u32, author: &AuthorKey) -> Result<(), String> {
@@ -76,7 +79,10 @@ impl ManifestState {
         if t.key == *author {
             Ok(())
         } else {
-            Err(format!("signed by {}, not by trustee {l}'s key", author.to_hex()))
+            Err(format!(
+                "signed by {}, not by trustee {l}'s key",
+                author.to_hex()
+            ))
         }
     }
 }
@@ -179,7 +185,8 @@ impl Verifier {
         let entry = match Entry::from_line(line) {
             Ok(e) => e,
             Err(e) => {
-                self.checks.fail(V1, Some(index), format!("not an entry line: {e}"));
+                self.checks
+                    .fail(V1, Some(index), format!("not an entry line: {e}"));
                 self.resync(index, line);
                 return;
             }
@@ -193,7 +200,8 @@ impl Verifier {
                     psephos_crypto::record::RecordError::Chain { why, .. } => why,
                     other => other.to_string(),
                 };
-                self.checks.fail(V1, Some(index), format!("hash chain broken: {why}"));
+                self.checks
+                    .fail(V1, Some(index), format!("hash chain broken: {why}"));
                 self.resync(index, line);
             }
         }
@@ -201,7 +209,8 @@ impl Verifier {
             Ok(h) => h,
             Err(e) => {
                 self.checks.count(V2, 1);
-                self.checks.fail(V2, Some(index), format!("malformed body: {e}"));
+                self.checks
+                    .fail(V2, Some(index), format!("malformed body: {e}"));
                 return;
             }
         };
@@ -220,7 +229,8 @@ impl Verifier {
                 signature,
                 window,
             };
-            self.pipeline.push(ballot, &mut self.counted, &mut self.checks);
+            self.pipeline
+                .push(ballot, &mut self.counted, &mut self.checks);
             return;
         }
         self.pipeline.flush(&mut self.counted, &mut self.checks);
@@ -228,7 +238,8 @@ impl Verifier {
         let body = match entry.open() {
             Ok(b) => b,
             Err(e) => {
-                self.checks.fail(V2, Some(index), format!("{}: {e}", head.kind));
+                self.checks
+                    .fail(V2, Some(index), format!("{}: {e}", head.kind));
                 return;
             }
         };
@@ -251,7 +262,10 @@ impl Verifier {
             self.checks.fail(
                 V3,
                 Some(index),
-                format!("{} names election {:?}, not {:?}", head.kind, body.election, m.election),
+                format!(
+                    "{} names election {:?}, not {:?}",
+                    head.kind, body.election, m.election
+                ),
             );
             return;
         }
@@ -273,7 +287,10 @@ impl Verifier {
             self.checks.fail(
                 V3,
                 Some(0),
-                format!("entry 0 is a {}, not the manifest", body.payload.type_name()),
+                format!(
+                    "entry 0 is a {}, not the manifest",
+                    body.payload.type_name()
+                ),
             );
             self.missing_manifest_reported = true;
             return;
@@ -342,8 +359,16 @@ impl Verifier {
         });
     }
 
-    fn board_authored(&mut self, check: CheckId, index: u64, kind: &str, author: &AuthorKey) -> bool {
-        let Some(m) = &self.manifest else { return false };
+    fn board_authored(
+        &mut self,
+        check: CheckId,
+        index: u64,
+        kind: &str,
+        author: &AuthorKey,
+    ) -> bool {
+        let Some(m) = &self.manifest else {
+            return false;
+        };
         if m.board == *author {
             true
         } else {
@@ -466,7 +491,11 @@ impl Verifier {
             return;
         }
         if self.opened_at.is_some() {
-            checks.fail(V5, Some(index), "credential list posted after voting opened");
+            checks.fail(
+                V5,
+                Some(index),
+                "credential list posted after voting opened",
+            );
         }
         let mut seen = HashSet::with_capacity(credentials.len());
         let mut list = Vec::with_capacity(credentials.len());
@@ -490,7 +519,10 @@ impl Verifier {
                 checks.fail(
                     V5,
                     Some(index),
-                    format!("credential #{k} ({}) is not an Ed25519 public key", c.key.to_hex()),
+                    format!(
+                        "credential #{k} ({}) is not an Ed25519 public key",
+                        c.key.to_hex()
+                    ),
                 );
             }
             list.push((c.key.0, c.weight));
@@ -513,7 +545,11 @@ impl Verifier {
         let threshold = self.manifest.as_ref().map_or(0, |m| m.threshold);
         let checks = &mut self.checks;
         if let Some(first) = self.opened_at {
-            checks.fail(V6, Some(index), format!("voting opened a second time (first at entry {first})"));
+            checks.fail(
+                V6,
+                Some(index),
+                format!("voting opened a second time (first at entry {first})"),
+            );
             return;
         }
         let (joint, acks) = self
@@ -521,7 +557,11 @@ impl Verifier {
             .as_ref()
             .map_or((false, 0), |c| (c.joint().is_some(), c.acks()));
         if !joint {
-            checks.fail(V6, Some(index), "voting opened before the joint key was posted");
+            checks.fail(
+                V6,
+                Some(index),
+                "voting opened before the joint key was posted",
+            );
         }
         if acks < threshold {
             checks.fail(
@@ -531,11 +571,18 @@ impl Verifier {
             );
         }
         if self.credential_list_at.is_none() {
-            checks.fail(V6, Some(index), "voting opened before the credential list was posted");
+            checks.fail(
+                V6,
+                Some(index),
+                "voting opened before the credential list was posted",
+            );
         }
         checks.note(
             V6,
-            format!("voting opened at entry {index}; voting page bundle SHA-256 {}", hex::encode(bundle)),
+            format!(
+                "voting opened at entry {index}; voting page bundle SHA-256 {}",
+                hex::encode(bundle)
+            ),
         );
         self.opened_at = Some(index);
         self.stage = self.stage.max(Stage::Open);
@@ -546,19 +593,31 @@ impl Verifier {
             return;
         }
         if let Some(first) = self.closed_at {
-            self.checks.fail(V6, Some(index), format!("voting closed a second time (first at entry {first})"));
+            self.checks.fail(
+                V6,
+                Some(index),
+                format!("voting closed a second time (first at entry {first})"),
+            );
             return;
         }
         if self.opened_at.is_none() {
-            self.checks.fail(V6, Some(index), "voting closed before it opened");
+            self.checks
+                .fail(V6, Some(index), "voting closed before it opened");
         }
-        self.checks.note(V6, format!("voting closed at entry {index}"));
+        self.checks
+            .note(V6, format!("voting closed at entry {index}"));
         self.closed_at = Some(index);
         self.tally = Some(self.counted.tally());
         self.stage = self.stage.max(Stage::Closed);
     }
 
-    fn partial_decryption(&mut self, index: u64, author: &AuthorKey, l: u32, shares: &[DecryptionShare]) {
+    fn partial_decryption(
+        &mut self,
+        index: u64,
+        author: &AuthorKey,
+        l: u32,
+        shares: &[DecryptionShare],
+    ) {
         self.checks.count(V9, 1);
         let r: Result<_, String> = (|| {
             let m = self.manifest.as_ref().ok_or("no manifest")?;
@@ -609,13 +668,18 @@ impl Verifier {
             return;
         }
         if let Some(first) = self.result_at {
-            self.checks.fail(V10, Some(index), format!("a second result (the first is entry {first})"));
+            self.checks.fail(
+                V10,
+                Some(index),
+                format!("a second result (the first is entry {first})"),
+            );
             return;
         }
         self.result_at = Some(index);
         self.stage = self.stage.max(Stage::Tallied);
         let Some(tally) = self.tally.clone() else {
-            self.checks.fail(V10, Some(index), "result posted before voting closed");
+            self.checks
+                .fail(V10, Some(index), "result posted before voting closed");
             return;
         };
         let Some(m) = &self.manifest else { return };
@@ -628,7 +692,11 @@ impl Verifier {
             checks.fail(
                 V8,
                 Some(index),
-                format!("the result has {} tally ciphertexts, the manifest needs {}", posted_tally.len(), tally.len()),
+                format!(
+                    "the result has {} tally ciphertexts, the manifest needs {}",
+                    posted_tally.len(),
+                    tally.len()
+                ),
             );
         } else {
             for (k, (posted, ours)) in posted_tally.iter().zip(&tally).enumerate() {
@@ -667,7 +735,9 @@ impl Verifier {
         for l in trustees {
             match self.partials.get(l) {
                 Some(d) => shares.push(d),
-                None => fail(format!("trustee {l} has no valid partial decryption in the log")),
+                None => fail(format!(
+                    "trustee {l} has no valid partial decryption in the log"
+                )),
             }
         }
         let shape_ok = counts.len() == m.contests.len()
@@ -689,7 +759,10 @@ impl Verifier {
                     checks.fail(
                         V10,
                         Some(index),
-                        format!("{}: count {count} exceeds the bound {bound}", m.label(positions[k])),
+                        format!(
+                            "{}: count {count} exceeds the bound {bound}",
+                            m.label(positions[k])
+                        ),
                     );
                     ok = false;
                     continue;
@@ -748,9 +821,14 @@ impl Verifier {
         }
         if self.result_at.is_none() {
             if self.opts.require_result {
-                self.checks.fail(V10, None, "the record has no result (required by --require-result)");
+                self.checks.fail(
+                    V10,
+                    None,
+                    "the record has no result (required by --require-result)",
+                );
             } else {
-                self.checks.note(V10, "the record has no result yet: nothing to combine");
+                self.checks
+                    .note(V10, "the record has no result yet: nothing to combine");
             }
         }
         let election = self.manifest.as_ref().map(|m| m.election.clone());
@@ -825,17 +903,30 @@ fn manifest_problems(m: &Manifest) -> Vec<String> {
     let mut keys = HashSet::new();
     for (k, t) in m.trustees.iter().enumerate() {
         if t.index as usize != k + 1 {
-            out.push(format!("trustee #{k} has index {}, expected {}", t.index, k + 1));
+            out.push(format!(
+                "trustee #{k} has index {}, expected {}",
+                t.index,
+                k + 1
+            ));
         }
         if VerifyingKey::from_bytes(&t.key.0).is_err() {
-            out.push(format!("trustee {} key is not an Ed25519 public key", t.index));
+            out.push(format!(
+                "trustee {} key is not an Ed25519 public key",
+                t.index
+            ));
         }
         if !keys.insert(t.key) {
-            out.push(format!("trustee {} shares its key with another trustee", t.index));
+            out.push(format!(
+                "trustee {} shares its key with another trustee",
+                t.index
+            ));
         }
     }
     if m.threshold == 0 || m.threshold as usize > n {
-        out.push(format!("threshold {} is not between 1 and {n}", m.threshold));
+        out.push(format!(
+            "threshold {} is not between 1 and {n}",
+            m.threshold
+        ));
     }
     if VerifyingKey::from_bytes(&m.credential_authority.0).is_err() {
         out.push("the credential authority key is not an Ed25519 public key".into());

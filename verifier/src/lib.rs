@@ -103,11 +103,17 @@ impl std::fmt::Debug for VerifyOptions {
         f.debug_struct("VerifyOptions")
             .field("source", &self.source)
             .field("election", &self.election)
-            .field("board_key", &self.board_key.as_ref().map(NoteVerifier::to_vkey))
+            .field(
+                "board_key",
+                &self.board_key.as_ref().map(NoteVerifier::to_vkey),
+            )
             .field("board_origin", &self.board_origin)
             .field("checkpoint", &self.checkpoint.is_some())
             .field("cosigners", &self.cosigners.len())
-            .field("mirrors", &self.mirrors.iter().map(|m| m.name()).collect::<Vec<_>>())
+            .field(
+                "mirrors",
+                &self.mirrors.iter().map(|m| m.name()).collect::<Vec<_>>(),
+            )
             .field("require_result", &self.require_result)
             .field("allow_unsigned", &self.allow_unsigned)
             .finish()

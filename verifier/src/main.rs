@@ -161,7 +161,8 @@ fn run(args: Args) -> Result<bool> {
         if !is_url(m) {
             bail!("--mirror takes a URL (http:// or https://), not {m:?}");
         }
-        opts.mirrors.push(Box::new(BoardClient::new(m)?) as Box<dyn Mirror>);
+        opts.mirrors
+            .push(Box::new(BoardClient::new(m)?) as Box<dyn Mirror>);
     }
     let mut warnings = Vec::new();
 
@@ -183,7 +184,10 @@ fn run(args: Args) -> Result<bool> {
         };
         opts.election = Some(election.clone());
         if args.checkpoint.is_some() {
-            warnings.push("--checkpoint is ignored with a board URL: the board's own checkpoint is checked".to_string());
+            warnings.push(
+                "--checkpoint is ignored with a board URL: the board's own checkpoint is checked"
+                    .to_string(),
+            );
         }
         match board.board_info() {
             Ok(info) => {

@@ -419,7 +419,8 @@ impl Report {
         if let Some(result) = &self.result {
             let _ = writeln!(out, "  verified result:");
             for c in result {
-                let counts: Vec<String> = c.counts.iter().map(|(o, n)| format!("{o} {n}")).collect();
+                let counts: Vec<String> =
+                    c.counts.iter().map(|(o, n)| format!("{o} {n}")).collect();
                 let _ = writeln!(out, "    {}: {}", c.contest, counts.join(", "));
             }
         }

@@ -166,11 +166,13 @@ impl BoardClient {
     }
 
     fn get_text(&self, url: &Url, what: &'static str) -> Result<String, VerifierError> {
-        self.get(url)?.text().map_err(|e| VerifierError::BadResponse {
-            url: url.to_string(),
-            what,
-            why: e.to_string(),
-        })
+        self.get(url)?
+            .text()
+            .map_err(|e| VerifierError::BadResponse {
+                url: url.to_string(),
+                what,
+                why: e.to_string(),
+            })
     }
 
     fn get_json<T: for<'de> Deserialize<'de>>(
@@ -273,7 +275,8 @@ impl BoardClient {
             .proof
             .iter()
             .map(|h| {
-                psephos_crypto::encoding::decode_hex32("proof hash", h).map_err(|e| bad(e.to_string()))
+                psephos_crypto::encoding::decode_hex32("proof hash", h)
+                    .map_err(|e| bad(e.to_string()))
             })
             .collect()
     }

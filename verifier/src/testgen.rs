@@ -31,8 +31,8 @@ use psephos_crypto::encoding::{Point, Scalar};
 use psephos_crypto::log::merkle::{leaf_hash, Hash, MerkleTree};
 use psephos_crypto::log::{sign_checkpoint, Checkpoint, NoteSigner};
 use psephos_crypto::record::{
-    AuthorKey, Body, CredentialEntry, EncryptedShare, Entry, Manifest, Payload, Post,
-    TrusteeInfo, GENESIS_PREV,
+    AuthorKey, Body, CredentialEntry, EncryptedShare, Entry, Manifest, Payload, Post, TrusteeInfo,
+    GENESIS_PREV,
 };
 use psephos_crypto::share_encryption::{encrypt_share, make_complaint};
 use psephos_crypto::threshold::{combine, joint_key, verification_key, KeyShare, Polynomial};
@@ -388,7 +388,10 @@ pub fn generate<S: Sink>(
         credential_authority: AuthorKey::of(&credential_authority),
     };
     log.post(&board, Payload::Manifest(manifest))?;
-    let manifest_hash = *log.tree.leaf(0).ok_or_else(|| gen_err("no manifest leaf"))?;
+    let manifest_hash = *log
+        .tree
+        .leaf(0)
+        .ok_or_else(|| gen_err("no manifest leaf"))?;
     let ceremony_fp = Fingerprint::ceremony(&manifest_hash);
 
     // Registration.
@@ -562,7 +565,8 @@ pub fn generate<S: Sink>(
             .map(|i| {
                 let voter = i % spec.voters;
                 let rng_seed = derive_seed(&spec.seed, b"ballot", i as u64);
-                let mut choice_rng = ChaCha20Rng::from_seed(derive_seed(&spec.seed, b"choice", i as u64));
+                let mut choice_rng =
+                    ChaCha20Rng::from_seed(derive_seed(&spec.seed, b"choice", i as u64));
                 let choices: Vec<Vec<u64>> = spec
                     .contests
                     .iter()
@@ -640,7 +644,9 @@ pub fn generate<S: Sink>(
         if vg != &DalekScalar::from(flat[k]) * RISTRETTO_BASEPOINT_TABLE
             || table.solve(&vg).ok() != Some(flat[k])
         {
-            return Err(gen_err("the decrypted tally does not match the plaintext count"));
+            return Err(gen_err(
+                "the decrypted tally does not match the plaintext count",
+            ));
         }
     }
     log.post(
@@ -692,7 +698,10 @@ impl TestRecord {
 
     /// Verify with [`options`](Self::options).
     pub fn verify(&self) -> Result<Report, VerifierError> {
-        Ok(verify_lines(self.lines.iter().map(String::as_str), self.options()?))
+        Ok(verify_lines(
+            self.lines.iter().map(String::as_str),
+            self.options()?,
+        ))
     }
 
     /// The entry at `i`.
@@ -720,7 +729,12 @@ impl TestRecord {
 
     /// Replace entry `i`'s body with `body` signed by `key` (index, `prev`
     /// and time kept: call [`rechain`](Self::rechain) afterwards).
-    pub fn set_body(&mut self, i: usize, body: &Body, key: &SigningKey) -> Result<(), VerifierError> {
+    pub fn set_body(
+        &mut self,
+        i: usize,
+        body: &Body,
+        key: &SigningKey,
+    ) -> Result<(), VerifierError> {
         let post = Post::sign(body, key).map_err(gen_err)?;
         self.set_post(i, post)
     }

@@ -6,6 +6,9 @@
 //! generated record through the read API (SPEC.md §10), pages of at most
 //! 7 entries so that paging is exercised.
 
+// Test helpers outside #[test] functions: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -29,10 +32,7 @@ fn record() -> TestRecord {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "psephos-verifier-{}-{name}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("psephos-verifier-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -65,7 +65,12 @@ fn valid_record_file_exits_zero_and_writes_a_json_report() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("RESULT: PASS"));
     assert!(stdout.contains("V6  ballots"));
     let report: serde_json::Value =
@@ -265,9 +270,17 @@ fn board_url_is_paged_and_verified_with_a_consistent_mirror() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("consistency proof verified"), "{stdout}");
-    assert!(stdout.contains(&format!("entries:  {}", rec.lines.len())), "{stdout}");
+    assert!(
+        stdout.contains(&format!("entries:  {}", rec.lines.len())),
+        "{stdout}"
+    );
     assert!(stdout.contains("taken from the board itself"), "{stdout}");
 }
 

@@ -5,6 +5,9 @@
 //! re-signed by their authors, so that V1, V2 and V11 hold and only the
 //! intended check can catch it.
 
+// Test helpers outside #[test] functions: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::OnceLock;
 
 use curve25519_dalek::scalar::Scalar as DalekScalar;
@@ -136,11 +139,7 @@ fn dropped_entry_fails_the_chain_v1() {
     let report = verify(&rec);
     assert_fails_with(&report, V1, Some(a as u64));
     assert!(failure_mentions(&report, V1, "expected index"));
-    assert!(failure_mentions(
-        &report,
-        V11,
-        "entries are missing"
-    ));
+    assert!(failure_mentions(&report, V11, "entries are missing"));
 }
 
 #[test]
@@ -164,7 +163,10 @@ fn ballot_copied_under_another_credential_fails_the_copy_check_v6() {
     assert!(failure_mentions(
         &report,
         V6,
-        &format!("copies a ciphertext of the ballot at entry {}", original.entry)
+        &format!(
+            "copies a ciphertext of the ballot at entry {}",
+            original.entry
+        )
     ));
 }
 
@@ -302,7 +304,9 @@ fn checkpoint_signed_by_another_key_fails_v11() {
     let impostor = SigningKey::generate(&mut ChaCha20Rng::from_seed([6; 32]));
     let mut other = rec.gen.clone();
     other.board = impostor;
-    rec.gen.checkpoint = other.sign_checkpoint(rec.gen.entries, rec.gen.root).unwrap();
+    rec.gen.checkpoint = other
+        .sign_checkpoint(rec.gen.entries, rec.gen.root)
+        .unwrap();
     let report = verify(&rec);
     assert_fails_exactly(&report, &[V11]);
 }
@@ -389,7 +393,11 @@ fn reveal_that_does_not_match_its_commit_fails_the_ceremony_v4() {
     // (V4), and the trustees' partial decryptions, made with shares that
     // include dealer 1's, do not verify against the log's keys (V9, V10).
     assert_fails_with(&report, V4, Some(at as u64 + 3));
-    assert!(failure_mentions(&report, V4, "not the hash trustee 1 committed to"));
+    assert!(failure_mentions(
+        &report,
+        V4,
+        "not the hash trustee 1 committed to"
+    ));
     assert_fails_exactly(&report, &[V4, V9, V10]);
 }
 
