@@ -1,0 +1,103 @@
+//! The library's one error type. Each variant says who is at fault: the
+//! person at the keyboard (passphrase, arguments, order of steps), the key
+//! file on disk, the network, or the board. No variant carries secret
+//! material.
+
+use std::path::PathBuf;
+
+use psephos_crypto::record::RecordError;
+use thiserror::Error;
+
+/// Why a trustee-tool operation failed.
+#[derive(Debug, Error)]
+pub enum TrusteeError {
+    /// The passphrase does not open the key file.
+    #[error("wrong passphrase for key file {path}")]
+    WrongPassphrase {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// The key file's bytes were altered or truncated: its authentication
+    /// failed, so none of it is trusted.
+    #[error(
+        "key file {path} is damaged or has been tampered with ({why}); restore it from a backup"
+    )]
+    TamperedKeyFile {
+        /// The key file.
+        path: PathBuf,
+        /// What failed.
+        why: String,
+    },
+    /// The key file opened but is not what this command needs (another
+    /// kind, another format version), or would be overwritten.
+    #[error("key file {path}: {why}")]
+    KeyFile {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// Reading or writing a local file failed.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was being done ("read", "write", …).
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A local input file (weights, credential codes) is malformed.
+    #[error("{path}: {why}")]
+    InputFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the line number.
+        why: String,
+    },
+    /// The board could not be reached or did not answer in time.
+    #[error("cannot reach the board at {url}: {why}")]
+    Network {
+        /// The URL requested.
+        url: String,
+        /// The transport's reason.
+        why: String,
+    },
+    /// The board answered with an API error (SPEC.md §10.1).
+    #[error("the board refused the request (HTTP {status}, {code}): {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The error code the board gave.
+        code: String,
+        /// Its sentence.
+        message: String,
+    },
+    /// The board's answer or record is not what the protocol allows: a
+    /// broken chain, a bad signature, a joint key that does not follow from
+    /// the record. The board (or something between it and us) is at fault.
+    #[error("the board's record is not trustworthy: {0}")]
+    BoardMisbehaves(String),
+    /// The step cannot be taken: wrong order, not a trustee of this
+    /// election, the ceremony already finished without this trustee, …
+    #[error("{0}")]
+    Protocol(String),
+    /// `--wait` ran out of time.
+    #[error("gave up after {seconds} s, still waiting for {waiting}")]
+    Timeout {
+        /// How long it waited.
+        seconds: u64,
+        /// What it was waiting for.
+        waiting: String,
+    },
+    /// A cryptographic value or proof was refused.
+    #[error(transparent)]
+    Crypto(#[from] psephos_crypto::Error),
+    /// A post or entry was refused.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// Shorthand for this crate's results.
+pub type Result<T, E = TrusteeError> = std::result::Result<T, E>;

@@ -1,0 +1,585 @@
+//! The trustee's commands (SPEC.md §8.5): each reads the whole log, works
+//! out what this trustee has already posted, saves its new stage to the key
+//! file, and only then posts. Running a step again is always safe: it
+//! posts only what is missing, and says what it is waiting for.
+
+use std::time::{Duration, Instant};
+
+use psephos_crypto::record::Post;
+use psephos_crypto::threshold::verify_decryption;
+use rand_core::OsRng;
+
+use crate::board::BoardClient;
+use crate::ceremony::{check_joint, list, SharesChecked};
+use crate::error::{Result, TrusteeError};
+use crate::state::{Stage, TrusteeKeyFile};
+use crate::tally::{EncryptedTally, TallyBuilder};
+use crate::view::{fetch_ceremony_view, fetch_view, ElectionView};
+
+/// How a step ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The step is complete; what was done.
+    Done(String),
+    /// The step cannot finish until others act.
+    Waiting {
+        /// What was done meanwhile, if anything.
+        progress: Option<String>,
+        /// What it waits for, e.g. `dkg_commit from trustees 2, 5`.
+        waiting_for: String,
+    },
+}
+
+impl Outcome {
+    fn waiting(waiting_for: impl Into<String>) -> Self {
+        Outcome::Waiting {
+            progress: None,
+            waiting_for: waiting_for.into(),
+        }
+    }
+
+    /// Whether the step is complete.
+    pub fn is_done(&self) -> bool {
+        matches!(self, Outcome::Done(_))
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Done(m) => f.write_str(m),
+            Outcome::Waiting {
+                progress: Some(p),
+                waiting_for,
+            } => write!(f, "{p}\nwaiting for {waiting_for}"),
+            Outcome::Waiting {
+                progress: None,
+                waiting_for,
+            } => write!(f, "waiting for {waiting_for}"),
+        }
+    }
+}
+
+/// `"trustee 2"`, `"trustees 2, 5"`.
+pub fn trustees(items: &[u32]) -> String {
+    match items {
+        [one] => format!("trustee {one}"),
+        _ => format!("trustees {}", list(items)),
+    }
+}
+
+/// Run `step` until it is done, polling every `poll`, for at most
+/// `timeout`; `on_wait` hears each waiting message.
+pub fn wait_for(
+    timeout: Duration,
+    poll: Duration,
+    mut step: impl FnMut() -> Result<Outcome>,
+    mut on_wait: impl FnMut(&Outcome),
+) -> Result<Outcome> {
+    let start = Instant::now();
+    loop {
+        let outcome = step()?;
+        let Outcome::Waiting { waiting_for, .. } = &outcome else {
+            return Ok(outcome);
+        };
+        if start.elapsed() + poll > timeout {
+            return Err(TrusteeError::Timeout {
+                seconds: start.elapsed().as_secs(),
+                waiting: waiting_for.clone(),
+            });
+        }
+        on_wait(&outcome);
+        std::thread::sleep(poll);
+    }
+}
+
+fn post<B: BoardClient>(board: &B, election: &str, post: &Post) -> Result<u64> {
+    Ok(board.post(election, post)?.index)
+}
+
+/// The stage for `election`, or a fresh enrolment (SPEC.md §8.5.1).
+fn current_stage(file: &TrusteeKeyFile, view: &ElectionView) -> Result<Stage> {
+    match file.stage(&view.election)? {
+        Some(stage) => {
+            stage.enrolled().check_view(view)?;
+            Ok(stage)
+        }
+        None => Ok(Stage::Enrolled(crate::ceremony::Enrolled::find(
+            file.keys(),
+            view,
+        )?)),
+    }
+}
+
+fn my_registration_ok(file: &TrusteeKeyFile, view: &ElectionView, l: u32) -> Result<bool> {
+    match view.registrations.get(&l) {
+        None => Ok(false),
+        Some(y) if y.as_point() == file.keys().encryption_public().as_point() => Ok(true),
+        Some(_) => Err(TrusteeError::Protocol(format!(
+            "trustee {l} is registered with another encryption key: this is not the key file \
+             that registered (restore the right one)"
+        ))),
+    }
+}
+
+/// `register`: post `trustee_registration` (SPEC.md §8.5.1).
+pub fn register<B: BoardClient>(
+    board: &B,
+    file: &mut TrusteeKeyFile,
+    election: &str,
+) -> Result<Outcome> {
+    let view = fetch_ceremony_view(board, election)?;
+    let stage = current_stage(file, &view)?;
+    let l = stage.enrolled().index();
+    if file.stage(election)?.is_none() {
+        file.save_stage(&stage)?;
+    }
+    if my_registration_ok(file, &view, l)? {
+        return Ok(Outcome::Done(format!(
+            "trustee {l} of election {election:?} is already registered"
+        )));
+    }
+    if !view.commits.is_empty() || view.joint.is_some() {
+        return Err(TrusteeError::Protocol(
+            "the key ceremony has moved past registration".into(),
+        ));
+    }
+    let index = post(
+        board,
+        election,
+        &stage.enrolled().registration(file.keys())?,
+    )?;
+    Ok(Outcome::Done(format!(
+        "registered as trustee {l} of election {election:?} (entry {index})"
+    )))
+}
+
+/// `round1`: deal, commit, and reveal once every commit is on the board
+/// (SPEC.md §8.5.2).
+pub fn round1<B: BoardClient>(
+    board: &B,
+    file: &mut TrusteeKeyFile,
+    election: &str,
+) -> Result<Outcome> {
+    let view = fetch_ceremony_view(board, election)?;
+    let stage = current_stage(file, &view)?;
+    let l = stage.enrolled().index();
+    if !my_registration_ok(file, &view, l)? {
+        return Err(TrusteeError::Protocol(format!(
+            "trustee {l} is not registered yet: run `register` first"
+        )));
+    }
+    let dealt = match stage {
+        Stage::Checking(_) | Stage::Holding(_) => {
+            return Ok(Outcome::Done(format!("trustee {l} has finished round 1")))
+        }
+        Stage::Dealt(d) => d,
+        Stage::Enrolled(e) => {
+            if view.joint.is_some() || view.commits.contains_key(&l) {
+                return Err(TrusteeError::Protocol(format!(
+                    "round 1 is over for trustee {l} without a dealing from this key file; \
+                     run `round2` and `ack` to receive a key share anyway"
+                )));
+            }
+            let missing = view.missing(&view.registrations);
+            if !missing.is_empty() {
+                return Ok(Outcome::waiting(format!(
+                    "trustee_registration from {}",
+                    trustees(&missing)
+                )));
+            }
+            let dealt = e.deal(file.keys(), &view, &mut OsRng)?;
+            file.save_stage(&dealt)?;
+            dealt
+        }
+    };
+    let mut progress = Vec::new();
+    let view = match view.commits.get(&l) {
+        Some((_, hash)) if *hash != dealt.hash() => {
+            return Err(TrusteeError::Protocol(format!(
+                "trustee {l}'s dkg_commit on the board is not for this key file's round-1 message"
+            )))
+        }
+        Some(_) => view,
+        None => {
+            if view.joint.is_some() {
+                return Err(TrusteeError::Protocol(
+                    "the ceremony was finalized without this trustee's round 1".into(),
+                ));
+            }
+            let index = post(board, election, &dealt.commit(file.keys())?)?;
+            progress.push(format!("posted dkg_commit (entry {index})"));
+            fetch_ceremony_view(board, election)?
+        }
+    };
+    if view.reveals.contains_key(&l) {
+        return Ok(Outcome::Done(format!(
+            "trustee {l} has committed and revealed round 1; next: `round2`"
+        )));
+    }
+    if let Some(why) = view.rejected_reveals.get(&l) {
+        return Err(TrusteeError::BoardMisbehaves(format!(
+            "the board holds a reveal of trustee {l} that fails its checks: {why}"
+        )));
+    }
+    if view.joint.is_some() {
+        return Err(TrusteeError::Protocol(format!(
+            "the ceremony was finalized before trustee {l} revealed; its dealing does not count. \
+             Run `round2` and `ack` to receive a key share anyway"
+        )));
+    }
+    let missing = view.missing(&view.commits);
+    if !missing.is_empty() {
+        return Ok(Outcome::Waiting {
+            progress: (!progress.is_empty()).then(|| progress.join("; ")),
+            waiting_for: format!("dkg_commit from {}", trustees(&missing)),
+        });
+    }
+    let index = post(board, election, &dealt.reveal(file.keys())?)?;
+    progress.push(format!("revealed dkg_commitments (entry {index})"));
+    Ok(Outcome::Done(format!(
+        "{}; next: `round2`",
+        progress.join("; ")
+    )))
+}
+
+/// The round-2 state for this trustee, starting round 2 if needed.
+/// `Err` with an outcome when the step cannot start.
+fn into_checking(
+    stage: Stage,
+    view: &ElectionView,
+) -> Result<std::result::Result<SharesChecked, Outcome>> {
+    let l = stage.enrolled().index();
+    Ok(Ok(match stage {
+        Stage::Holding(_) => {
+            return Ok(Err(Outcome::Done(format!(
+                "trustee {l} holds its key share; the ceremony is finished"
+            ))))
+        }
+        Stage::Checking(c) => c,
+        Stage::Dealt(d) => {
+            let own_done = view.reveals.contains_key(&l) || view.rejected_reveals.contains_key(&l);
+            if !own_done && view.joint.is_none() {
+                return Err(TrusteeError::Protocol(format!(
+                    "trustee {l} has not revealed its round-1 message yet: run `round1` first"
+                )));
+            }
+            d.into_checking(view)
+        }
+        Stage::Enrolled(e) => {
+            if view.joint.is_none() && !view.commits.contains_key(&l) {
+                return Err(TrusteeError::Protocol(format!(
+                    "trustee {l} has not taken part in round 1: run `round1` first"
+                )));
+            }
+            e.into_checking()
+        }
+    }))
+}
+
+/// `round2`: check every revealed dealer's share, complain about bad ones
+/// (SPEC.md §8.5.3).
+pub fn round2<B: BoardClient>(
+    board: &B,
+    file: &mut TrusteeKeyFile,
+    election: &str,
+) -> Result<Outcome> {
+    let view = fetch_ceremony_view(board, election)?;
+    let stage = current_stage(file, &view)?;
+    let l = stage.enrolled().index();
+    let mut checking = match into_checking(stage, &view)? {
+        Ok(c) => c,
+        Err(outcome) => return Ok(outcome),
+    };
+    let drafts = checking.check_new(file.keys(), &view);
+    let mut progress = Vec::new();
+    for d in &drafts {
+        progress.push(format!("dealer {}'s share is bad: {}", d.dealer, d.why));
+    }
+    file.save_stage(&checking)?;
+    let complained: Vec<u32> = view
+        .complaints
+        .iter()
+        .filter(|c| c.trustee == l)
+        .map(|c| c.dealer)
+        .collect();
+    if view.joint.is_none() {
+        for dealer in checking.accused() {
+            if !complained.contains(&dealer) {
+                let post_ = checking.complaint(file.keys(), &view, dealer, &mut OsRng)?;
+                let index = post(board, election, &post_)?;
+                progress.push(format!(
+                    "posted dkg_complaint against dealer {dealer} (entry {index})"
+                ));
+            }
+        }
+    }
+    progress.push(format!(
+        "good shares from dealers {}; accused: {}",
+        list(&checking.good()),
+        list(&checking.accused())
+    ));
+    let not_revealed: Vec<u32> = (1..=view.n())
+        .filter(|i| !view.reveals.contains_key(i) && !view.rejected_reveals.contains_key(i))
+        .collect();
+    if view.joint.is_none() && !not_revealed.is_empty() {
+        return Ok(Outcome::Waiting {
+            progress: Some(progress.join("\n")),
+            waiting_for: format!(
+                "dkg_commitments from {} (or the administrator's finalize-keys, which \
+                 disqualifies dealers that have not revealed)",
+                trustees(&not_revealed)
+            ),
+        });
+    }
+    progress.push(if view.joint.is_none() {
+        "round 2 done; next: the administrator's finalize-keys, then `ack`".into()
+    } else {
+        "round 2 done; next: `ack`".into()
+    });
+    Ok(Outcome::Done(progress.join("\n")))
+}
+
+/// `ack`: recompute the joint key from the log, check the board's
+/// `joint_key`, derive and check `x_l`, post `key_ack` (SPEC.md §8.5.4).
+pub fn ack<B: BoardClient>(
+    board: &B,
+    file: &mut TrusteeKeyFile,
+    election: &str,
+) -> Result<Outcome> {
+    let view = fetch_ceremony_view(board, election)?;
+    let stage = current_stage(file, &view)?;
+    let l = stage.enrolled().index();
+    let holder = match stage {
+        Stage::Holding(h) => h,
+        other => {
+            if view.joint.is_none() {
+                return Ok(Outcome::waiting(
+                    "joint_key (the administrator's finalize-keys, once every trustee has run round 2)",
+                ));
+            }
+            let mut checking = match into_checking(other, &view)? {
+                Ok(c) => c,
+                Err(outcome) => return Ok(outcome),
+            };
+            checking.check_new(file.keys(), &view);
+            file.save_stage(&checking)?;
+            let holder = checking.finish(&view)?;
+            file.save_stage(&holder)?;
+            holder
+        }
+    };
+    let joint = check_joint(&view)?;
+    if joint.public_key != *holder.public_key() {
+        return Err(TrusteeError::BoardMisbehaves(
+            "the board's joint key is not the one this trustee acknowledged".into(),
+        ));
+    }
+    let what = format!(
+        "trustee {l}: PK = {}, X_{l} = {}, qualified dealers {}",
+        holder.public_key().as_point().to_hex(),
+        holder.verification_key().to_hex(),
+        list(holder.qualified())
+    );
+    if view.acks.contains_key(&l) {
+        return Ok(Outcome::Done(format!("{what}; already acknowledged")));
+    }
+    let index = post(board, election, &holder.ack(file.keys())?)?;
+    Ok(Outcome::Done(format!(
+        "{what}; posted key_ack (entry {index})"
+    )))
+}
+
+/// Read the log and recompute the tally (SPEC.md §8.5.5).
+pub fn recompute_tally<B: BoardClient>(
+    board: &B,
+    election: &str,
+) -> Result<(ElectionView, Option<EncryptedTally>)> {
+    let mut builder: Option<TallyBuilder> = None;
+    let view = fetch_view(board, election, |view, items| {
+        if builder.is_none() {
+            builder = Some(TallyBuilder::new(view)?);
+        }
+        match builder.as_mut() {
+            Some(b) => b.add_page(items),
+            None => Ok(()),
+        }
+    })?;
+    let tally = match builder {
+        Some(b) => Some(b.finish()),
+        None if view.joint.is_some() => Some(TallyBuilder::new(&view)?.finish()),
+        None => None,
+    };
+    Ok((view, tally))
+}
+
+/// `decrypt`: recompute the tally of a closed election and post this
+/// trustee's partial decryption with its proofs (SPEC.md §8.4, §8.5.5).
+pub fn decrypt<B: BoardClient>(
+    board: &B,
+    file: &mut TrusteeKeyFile,
+    election: &str,
+) -> Result<Outcome> {
+    let (view, tally) = recompute_tally(board, election)?;
+    let stage = current_stage(file, &view)?;
+    let l = stage.enrolled().index();
+    let Stage::Holding(holder) = stage else {
+        return Err(TrusteeError::Protocol(format!(
+            "trustee {l} holds no key share yet ({}): finish the ceremony with `ack` first",
+            stage.name()
+        )));
+    };
+    if view.partials.contains_key(&l) {
+        return Ok(Outcome::Done(format!(
+            "trustee {l} has already posted its partial decryption"
+        )));
+    }
+    if view.closed.is_none() {
+        let state = if view.opened.is_some() {
+            format!("voting is open, {} ballots so far", view.ballots)
+        } else {
+            "voting has not opened".to_owned()
+        };
+        return Ok(Outcome::waiting(format!("voting_closed ({state})")));
+    }
+    let joint = view
+        .joint
+        .as_ref()
+        .ok_or_else(|| TrusteeError::BoardMisbehaves("closed without a joint key".into()))?;
+    if joint.public_key != *holder.public_key() {
+        return Err(TrusteeError::BoardMisbehaves(
+            "the board's joint key is not the one this trustee holds a share of".into(),
+        ));
+    }
+    let tally = tally.ok_or_else(|| TrusteeError::Protocol("no tally".into()))?;
+    let post_ = holder.partial_decryption(file.keys(), &tally.ciphertexts, &mut OsRng)?;
+    if let Ok(body) = post_.open() {
+        if let psephos_crypto::record::Payload::PartialDecryption { shares, .. } = &body.payload {
+            verify_decryption(
+                &holder.fingerprint(),
+                l,
+                holder.verification_key(),
+                &tally.ciphertexts,
+                shares,
+            )?;
+        }
+    }
+    let index = post(board, election, &post_)?;
+    let mut msg = format!(
+        "trustee {l}: partial decryption of {} tally ciphertexts over {} counted ballots posted (entry {index})",
+        tally.ciphertexts.len(),
+        tally.counted
+    );
+    if !tally.invalid.is_empty() {
+        msg.push_str(&format!(
+            "\nWARNING: {} ballot entries were not counted because their proofs fail (entries {}); \
+             an honest board never accepts them",
+            tally.invalid.len(),
+            tally
+                .invalid
+                .iter()
+                .map(|(i, _)| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(Outcome::Done(msg))
+}
+
+/// `status`: what the log says, and (with a key file) this trustee's
+/// stage and next step.
+pub fn status<B: BoardClient>(
+    board: &B,
+    election: &str,
+    file: Option<&TrusteeKeyFile>,
+) -> Result<String> {
+    let status = board.status(election)?;
+    let view = fetch_ceremony_view(board, election)?;
+    let mut out = Vec::new();
+    out.push(format!(
+        "election {election:?} ({}): state {}, {} entries",
+        view.manifest.title, status.state, view.size
+    ));
+    out.push(format!(
+        "trustees n = {}, threshold t = {}",
+        view.n(),
+        view.t()
+    ));
+    let keys = |m: Vec<u32>| list(&m);
+    out.push(format!(
+        "registered: {} (missing {})",
+        keys(view.registrations.keys().copied().collect()),
+        list(&view.missing(&view.registrations))
+    ));
+    out.push(format!(
+        "committed:  {} (missing {})",
+        keys(view.commits.keys().copied().collect()),
+        list(&view.missing(&view.commits))
+    ));
+    out.push(format!(
+        "revealed:   {} (missing {})",
+        keys(view.reveals.keys().copied().collect()),
+        list(&view.missing(&view.reveals))
+    ));
+    for c in &view.complaints {
+        out.push(format!(
+            "complaint:  trustee {} against dealer {}",
+            c.trustee, c.dealer
+        ));
+    }
+    match &view.joint {
+        Some(j) => out.push(format!(
+            "joint key:  {} (qualified {})",
+            j.public_key.as_point().to_hex(),
+            list(&j.qualified)
+        )),
+        None => out.push("joint key:  not yet".into()),
+    }
+    out.push(format!(
+        "acks:       {}",
+        keys(view.acks.keys().copied().collect())
+    ));
+    out.push(format!(
+        "credentials: {}; voting: {}; ballots: {}",
+        view.credentials
+            .as_ref()
+            .map_or("not posted".to_owned(), |c| format!("{} listed", c.len())),
+        match (view.opened, view.closed) {
+            (None, _) => "not opened",
+            (Some(_), None) => "open",
+            (Some(_), Some(_)) => "closed",
+        },
+        view.ballots
+    ));
+    out.push(format!(
+        "partial decryptions: {}",
+        keys(view.partials.keys().copied().collect())
+    ));
+    if let Some(r) = &view.result {
+        out.push(format!(
+            "result: {:?} (trustees {})",
+            r.counts,
+            list(&r.trustees)
+        ));
+    }
+    if let Some(w) = &status.waiting_for {
+        out.push(format!("the board is waiting for: {w}"));
+    }
+    for w in &view.warnings {
+        out.push(format!("WARNING: {w}"));
+    }
+    if let Some(file) = file {
+        match file.stage(election)? {
+            Some(stage) => out.push(format!(
+                "this key file: trustee {}, {}",
+                stage.enrolled().index(),
+                stage.name()
+            )),
+            None => match view.trustee_index(&file.keys().author()) {
+                Some(l) => out.push(format!("this key file: trustee {l}, not registered yet")),
+                None => out.push("this key file is not a trustee of this election".into()),
+            },
+        }
+    }
+    Ok(out.join("\n"))
+}
