@@ -1,0 +1,500 @@
+//! Scenarios of issue 4, written once against [`BoardClient`] + [`Admin`],
+//! run against the in-memory board (`memory.rs`) and the real board
+//! (`real_board.rs`). Each names the SPEC.md section it exercises.
+
+#![allow(dead_code)]
+
+use ed25519_dalek::SigningKey;
+use psephos_crypto::ballot::{encrypt_ballot, BallotContext, Contest, ContestOption};
+use psephos_crypto::encoding::Scalar;
+use psephos_crypto::record::{
+    AuthorKey, Body, EncryptedShare, Manifest, Payload, Post, TrusteeInfo,
+};
+use psephos_crypto::share_encryption::encrypt_share;
+use psephos_crypto::threshold::Polynomial;
+use psephos_trustee::board::BoardClient;
+use psephos_trustee::credentials::{self, AuthorityKeyFile};
+use psephos_trustee::keyfile::{Passphrase, WorkFactor};
+use psephos_trustee::state::TrusteeKeyFile;
+use psephos_trustee::steps::{self, Outcome};
+use psephos_trustee::tally::combine_counts;
+use psephos_trustee::view::fetch_ceremony_view;
+use psephos_trustee::Result;
+use rand_core::OsRng;
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+
+/// The administrator's actions.
+pub trait Admin {
+    fn create(&self, id: &str, manifest: &Manifest) -> Result<()>;
+    fn finalize(&self, id: &str) -> Result<()>;
+    fn open(&self, id: &str) -> Result<()>;
+    fn close(&self, id: &str) -> Result<()>;
+}
+
+/// Fast key files for tests.
+pub const WORK: WorkFactor = WorkFactor(Some(2));
+
+/// Five trustees' key files and a credential authority.
+pub struct Party {
+    pub dir: TempDir,
+    pub trustees: Vec<TrusteeKeyFile>,
+    pub ca: AuthorityKeyFile,
+}
+
+impl Party {
+    pub fn new(n: u32) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let trustees = (1..=n)
+            .map(|l| {
+                TrusteeKeyFile::create(
+                    &dir.path().join(format!("trustee{l}.key")),
+                    Passphrase::new(format!("passphrase {l}")),
+                    WORK,
+                    &mut OsRng,
+                )
+                .unwrap()
+            })
+            .collect();
+        let ca = AuthorityKeyFile::create(
+            &dir.path().join("ca.key"),
+            &Passphrase::new("ca passphrase"),
+            WORK,
+            &mut OsRng,
+        )
+        .unwrap();
+        Party { dir, trustees, ca }
+    }
+
+    pub fn manifest(&self, t: u32) -> Manifest {
+        Manifest {
+            title: "Test election".into(),
+            contests: vec![Contest {
+                id: "mayor".into(),
+                title: "Mayor".into(),
+                options: (0..3)
+                    .map(|i| ContestOption {
+                        id: format!("o{i}"),
+                        label: format!("Option {i}"),
+                    })
+                    .collect(),
+                min_selections: 1,
+                max_selections: 1,
+                max_per_option: 1,
+            }],
+            trustees: self
+                .trustees
+                .iter()
+                .zip(1u32..)
+                .map(|(f, l)| TrusteeInfo {
+                    index: l,
+                    name: format!("Trustee {l}"),
+                    key: f.keys().author(),
+                })
+                .collect(),
+            threshold: t,
+            credential_authority: self.ca.author(),
+        }
+    }
+
+    pub fn trustee(&mut self, l: u32) -> &mut TrusteeKeyFile {
+        &mut self.trustees[l as usize - 1]
+    }
+}
+
+pub fn done(o: Outcome) -> String {
+    match o {
+        Outcome::Done(m) => m,
+        other => panic!("expected done, got {other}"),
+    }
+}
+
+pub fn waiting(o: Outcome, expected: &str) {
+    match o {
+        Outcome::Waiting { waiting_for, .. } => assert!(
+            waiting_for.contains(expected),
+            "waiting for {waiting_for:?}, expected {expected:?}"
+        ),
+        other => panic!("expected waiting for {expected}, got {other}"),
+    }
+}
+
+pub fn unique_id(prefix: &str) -> String {
+    let mut b = [0u8; 4];
+    rand_core::RngCore::fill_bytes(&mut OsRng, &mut b);
+    format!("{prefix}-{}", hex::encode(b))
+}
+
+/// Registration and round 1 for `dealers`; others only register.
+pub fn register_all<B: BoardClient>(board: &B, party: &mut Party, id: &str) {
+    let n = party.trustees.len() as u32;
+    for l in 1..=n {
+        let m = done(steps::register(board, party.trustee(l), id).unwrap());
+        assert!(m.contains(&format!("trustee {l}")), "{m}");
+    }
+    // Registering again is harmless (SPEC.md §8.5.1: steps are idempotent).
+    let again = done(steps::register(board, party.trustee(1), id).unwrap());
+    assert!(again.contains("already registered"), "{again}");
+}
+
+/// The whole ceremony with every trustee honest (SPEC.md §8.5).
+pub fn honest_ceremony<B: BoardClient, A: Admin>(
+    board: &B,
+    admin: &A,
+    party: &mut Party,
+    id: &str,
+) {
+    let n = party.trustees.len() as u32;
+    register_all(board, party, id);
+    // Trustee 1 commits first and must wait for the others' commits.
+    waiting(
+        steps::round1(board, party.trustee(1), id).unwrap(),
+        &format!(
+            "dkg_commit from trustees {}",
+            (2..=n)
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    // Running it again posts nothing new and still waits.
+    waiting(
+        steps::round1(board, party.trustee(1), id).unwrap(),
+        "dkg_commit from",
+    );
+    for l in 2..n {
+        waiting(
+            steps::round1(board, party.trustee(l), id).unwrap(),
+            "dkg_commit from",
+        );
+    }
+    done(steps::round1(board, party.trustee(n), id).unwrap());
+    // Round 2 before everyone revealed: trustee n waits for the others.
+    waiting(
+        steps::round2(board, party.trustee(n), id).unwrap(),
+        "dkg_commitments from trustees 1",
+    );
+    for l in 1..n {
+        done(steps::round1(board, party.trustee(l), id).unwrap());
+    }
+    for l in 1..=n {
+        let m = done(steps::round2(board, party.trustee(l), id).unwrap());
+        assert!(m.contains("accused: none"), "{m}");
+    }
+    waiting(
+        steps::ack(board, party.trustee(1), id).unwrap(),
+        "joint_key",
+    );
+    admin.finalize(id).unwrap();
+    for l in 1..=n {
+        let m = done(steps::ack(board, party.trustee(l), id).unwrap());
+        assert!(m.contains("posted key_ack"), "{m}");
+    }
+    let m = done(steps::ack(board, party.trustee(2), id).unwrap());
+    assert!(m.contains("already acknowledged"), "{m}");
+    let view = fetch_ceremony_view(board, id).unwrap();
+    let joint = view.joint.as_ref().unwrap();
+    assert_eq!(joint.qualified, (1..=n).collect::<Vec<_>>());
+    assert_eq!(view.acks.len(), n as usize);
+}
+
+/// Post the credential list through the tool and cast ballots with the
+/// codes it wrote (SPEC.md §12). Returns the expected counts.
+pub fn credentials_and_ballots<B: BoardClient, A: Admin>(
+    board: &B,
+    admin: &A,
+    party: &Party,
+    id: &str,
+) -> Vec<Vec<u64>> {
+    let weights_path = party.dir.path().join(format!("{id}-weights.txt"));
+    std::fs::write(
+        &weights_path,
+        "# one weight per voter\n1\n1\n1\n1\n1\n\n3\n",
+    )
+    .unwrap();
+    let weights = credentials::read_weights(&weights_path).unwrap();
+    let codes_path = party.dir.path().join(format!("{id}-voters.txt"));
+    let m = done(
+        credentials::generate(
+            board,
+            id,
+            &party.ca,
+            6,
+            Some(weights.clone()),
+            &codes_path,
+            &mut OsRng,
+        )
+        .unwrap(),
+    );
+    assert!(m.contains("posted the list of 6 credentials"), "{m}");
+    // Idempotent: running it again finds the same list on the board.
+    let again = done(
+        credentials::generate(
+            board,
+            id,
+            &party.ca,
+            6,
+            Some(weights),
+            &codes_path,
+            &mut OsRng,
+        )
+        .unwrap(),
+    );
+    assert!(again.contains("already on the board"), "{again}");
+    let text = std::fs::read_to_string(&codes_path).unwrap();
+    assert_eq!(text.lines().count(), 6);
+    assert!(text.lines().all(|l| l.starts_with("psephos-cred-1:")));
+    let voters = credentials::read_codes(&codes_path).unwrap();
+    admin.open(id).unwrap();
+
+    let view = fetch_ceremony_view(board, id).unwrap();
+    let listed: Vec<AuthorKey> = view
+        .credentials
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|c| c.key)
+        .collect();
+    assert_eq!(
+        listed,
+        voters.iter().map(AuthorKey::of).collect::<Vec<_>>(),
+        "the list on the board is the codes' public keys, in order"
+    );
+    // Voter 0 votes twice (the last counts); voter 4 abstains; voter 5
+    // has weight 3.
+    let votes: [(usize, usize); 6] = [(0, 0), (1, 1), (2, 0), (3, 2), (5, 1), (0, 2)];
+    for (v, option) in votes {
+        let mut choice = vec![0u64; 3];
+        choice[option] = 1;
+        board
+            .post(id, &ballot(&view, &voters[v], &[choice]))
+            .unwrap();
+    }
+    vec![vec![1, 4, 2]]
+}
+
+/// A ballot signed with a credential.
+pub fn ballot(
+    view: &psephos_trustee::view::ElectionView,
+    voter: &SigningKey,
+    choices: &[Vec<u64>],
+) -> Post {
+    let fp = view.election_fp().unwrap();
+    let pk = view.joint.as_ref().unwrap().public_key;
+    let credential = voter.verifying_key().to_bytes();
+    let ctx = BallotContext {
+        fingerprint: &fp,
+        pk: &pk,
+        credential: &credential,
+    };
+    let (b, _) = encrypt_ballot(&ctx, &view.manifest.contests, choices, &mut OsRng).unwrap();
+    let body = Body {
+        election: view.election.clone(),
+        author: AuthorKey::of(voter),
+        payload: Payload::Ballot(b),
+    };
+    Post::sign(&body, voter).unwrap()
+}
+
+/// Close, decrypt with exactly `trustees`, and check the counts, both as
+/// this tool combines them and as the board published them (SPEC.md §8.4).
+pub fn close_and_decrypt<B: BoardClient, A: Admin>(
+    board: &B,
+    admin: &A,
+    party: &mut Party,
+    id: &str,
+    trustees: &[u32],
+    expected: &[Vec<u64>],
+) {
+    let first = trustees[0];
+    waiting(
+        steps::decrypt(board, party.trustee(first), id).unwrap(),
+        "voting_closed",
+    );
+    admin.close(id).unwrap();
+    for &l in trustees {
+        let m = done(steps::decrypt(board, party.trustee(l), id).unwrap());
+        assert!(m.contains("partial decryption"), "{m}");
+    }
+    let m = done(steps::decrypt(board, party.trustee(first), id).unwrap());
+    assert!(m.contains("already posted"), "{m}");
+    let (view, tally) = steps::recompute_tally(board, id).unwrap();
+    let tally = tally.unwrap();
+    assert!(tally.invalid.is_empty());
+    let counts = combine_counts(&view, &tally, trustees).unwrap();
+    assert_eq!(counts, expected);
+    if let Some(result) = &view.result {
+        assert_eq!(result.counts, expected, "the board's published result");
+        assert_eq!(result.tally, tally.ciphertexts, "the board's tally is ours");
+        let mut used = result.trustees.clone();
+        used.sort_unstable();
+        assert_eq!(used, trustees);
+    }
+}
+
+/// Issue 4: a full ceremony n = 5, t = 3, credentials, ballots, decryption
+/// with exactly t trustees; then a second election with the same key files
+/// decrypted by another t (SPEC.md §8.5, §12).
+pub fn full_ceremony_and_decryption<B: BoardClient, A: Admin>(board: &B, admin: &A) {
+    let mut party = Party::new(5);
+    for (k, subset) in [[1u32, 2, 3], [3, 4, 5]].iter().enumerate() {
+        let id = unique_id(&format!("full{k}"));
+        admin.create(&id, &party.manifest(3)).unwrap();
+        honest_ceremony(board, admin, &mut party, &id);
+        let expected = credentials_and_ballots(board, admin, &party, &id);
+        close_and_decrypt(board, admin, &mut party, &id, subset, &expected);
+    }
+}
+
+/// A dealing by trustee `cheater` whose share to `victim` is wrong: its
+/// commit is posted, its reveal returned for posting once every commit is
+/// in (SPEC.md §8.3).
+pub fn cheat<B: BoardClient>(
+    board: &B,
+    party: &Party,
+    id: &str,
+    cheater: u32,
+    victim: u32,
+) -> Post {
+    let view = fetch_ceremony_view(board, id).unwrap();
+    let fp = view.ceremony_fp();
+    let poly = Polynomial::random(view.t(), &mut OsRng).unwrap();
+    let shares: Vec<EncryptedShare> = view
+        .registrations
+        .iter()
+        .filter(|(m, _)| **m != cheater)
+        .map(|(&m, y)| {
+            let share: Scalar = if m == victim {
+                poly.evaluate(m + 7)
+            } else {
+                poly.evaluate(m)
+            };
+            let (ephemeral, ciphertext) =
+                encrypt_share(&fp, cheater, m, y, &share, &mut OsRng).unwrap();
+            EncryptedShare {
+                to: m,
+                ephemeral,
+                ciphertext,
+            }
+        })
+        .collect();
+    let keys = party.trustees[cheater as usize - 1].keys();
+    let reveal = keys
+        .sign(
+            id,
+            Payload::DkgCommitments {
+                trustee: cheater,
+                commitments: poly.commitments(),
+                proofs: poly.prove_coefficients(&fp, cheater, &mut OsRng),
+                shares,
+            },
+        )
+        .unwrap();
+    let hash: [u8; 32] = Sha256::digest(reveal.body_text().as_bytes()).into();
+    board
+        .post(
+            id,
+            &keys
+                .sign(
+                    id,
+                    Payload::DkgCommit {
+                        trustee: cheater,
+                        hash,
+                    },
+                )
+                .unwrap(),
+        )
+        .unwrap();
+    reveal
+}
+
+/// Issue 4: a cheating dealer is caught by a complaint anyone can check and
+/// disqualified; the ceremony goes on and the election decrypts
+/// (SPEC.md §8.3, §8.5.3).
+pub fn cheating_dealer_is_disqualified<B: BoardClient, A: Admin>(board: &B, admin: &A) {
+    let mut party = Party::new(5);
+    let id = unique_id("cheat");
+    admin.create(&id, &party.manifest(3)).unwrap();
+    register_all(board, &mut party, &id);
+    // Trustee 2 deals a bad share to trustee 4.
+    let reveal = cheat(board, &party, &id, 2, 4);
+    for l in [1u32, 3, 4, 5] {
+        let _ = steps::round1(board, party.trustee(l), &id).unwrap();
+    }
+    board.post(&id, &reveal).unwrap();
+    for l in [1u32, 3, 4] {
+        done(steps::round1(board, party.trustee(l), &id).unwrap());
+    }
+    for l in [1u32, 3, 5] {
+        let m = done(steps::round2(board, party.trustee(l), &id).unwrap());
+        assert!(m.contains("accused: none"), "{m}");
+    }
+    let m = done(steps::round2(board, party.trustee(4), &id).unwrap());
+    assert!(m.contains("posted dkg_complaint against dealer 2"), "{m}");
+    assert!(m.contains("accused: 2"), "{m}");
+    // Running round 2 again does not complain twice.
+    let again = done(steps::round2(board, party.trustee(4), &id).unwrap());
+    assert!(!again.contains("posted dkg_complaint"), "{again}");
+    admin.finalize(&id).unwrap();
+    let view = fetch_ceremony_view(board, &id).unwrap();
+    let joint = view.joint.as_ref().unwrap();
+    assert_eq!(joint.qualified, vec![1, 3, 4, 5]);
+    assert_eq!(
+        psephos_trustee::ceremony::expected_joint(&view)
+            .unwrap()
+            .disqualified,
+        vec![2]
+    );
+    // The honest trustees and even the cheater (as a receiver of shares)
+    // hold valid key shares.
+    for l in 1..=5 {
+        done(steps::ack(board, party.trustee(l), &id).unwrap());
+    }
+    let expected = credentials_and_ballots(board, admin, &party, &id);
+    close_and_decrypt(board, admin, &mut party, &id, &[1, 2, 4], &expected);
+}
+
+/// Issue 4: trustee 5 commits but never reveals in round 1; the others go
+/// on, finalize-keys leaves it out, and it can still receive its key share
+/// afterwards and take part in the decryption (SPEC.md §8.5.2).
+pub fn absent_trustee_is_left_out<B: BoardClient, A: Admin>(board: &B, admin: &A) {
+    let mut party = Party::new(5);
+    let id = unique_id("absent");
+    admin.create(&id, &party.manifest(3)).unwrap();
+    register_all(board, &mut party, &id);
+    waiting(
+        steps::round1(board, party.trustee(5), &id).unwrap(),
+        "dkg_commit from trustees 1, 2, 3, 4",
+    );
+    // Trustee 5 disappears. The others commit and reveal.
+    for l in 1..=4 {
+        let _ = steps::round1(board, party.trustee(l), &id).unwrap();
+    }
+    for l in 1..=4 {
+        done(steps::round1(board, party.trustee(l), &id).unwrap());
+    }
+    for l in 1..=4 {
+        waiting(
+            steps::round2(board, party.trustee(l), &id).unwrap(),
+            "dkg_commitments from trustee 5",
+        );
+    }
+    admin.finalize(&id).unwrap();
+    for l in 1..=4 {
+        done(steps::ack(board, party.trustee(l), &id).unwrap());
+    }
+    let view = fetch_ceremony_view(board, &id).unwrap();
+    assert_eq!(view.joint.as_ref().unwrap().qualified, vec![1, 2, 3, 4]);
+    // Trustee 5 comes back: too late to deal, but round 2 and ack work.
+    let err = steps::round1(board, party.trustee(5), &id).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("finalized before trustee 5 revealed"),
+        "{err}"
+    );
+    done(steps::round2(board, party.trustee(5), &id).unwrap());
+    let m = done(steps::ack(board, party.trustee(5), &id).unwrap());
+    assert!(m.contains("qualified dealers 1, 2, 3, 4"), "{m}");
+    let expected = credentials_and_ballots(board, admin, &party, &id);
+    close_and_decrypt(board, admin, &mut party, &id, &[2, 4, 5], &expected);
+}
