@@ -2,7 +2,8 @@
 //! run against the in-memory board (`memory.rs`) and the real board
 //! (`real_board.rs`). Each names the SPEC.md section it exercises.
 
-#![allow(dead_code)]
+// Test support: failing loudly is the point.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ed25519_dalek::SigningKey;
 use psephos_crypto::ballot::{encrypt_ballot, BallotContext, Contest, ContestOption};
