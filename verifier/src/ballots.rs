@@ -22,13 +22,19 @@ use std::sync::Arc;
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar as DalekScalar;
 use curve25519_dalek::traits::Identity;
-use psephos_crypto::ballot::{prepare_ballot, BallotContext, Contest};
+use ed25519_dalek::{Signature, VerifyingKey};
+use psephos_crypto::ballot::{
+    prepare_ballot, BallotContext, Contest, EncryptedBallot, EncryptedContest,
+};
 use psephos_crypto::elgamal::{Ciphertext, PublicKey};
 use psephos_crypto::encoding::Point;
 use psephos_crypto::proofs::BatchVerifier;
-use psephos_crypto::record::{open_signed, Payload, SignatureHex};
+use psephos_crypto::record::{
+    open_signed, AuthorKey, Payload, RecordError, SignatureHex, SIGNATURE_DOMAIN,
+};
 use psephos_crypto::Fingerprint;
 use rayon::prelude::*;
+use serde::Deserialize;
 
 use crate::report::{CheckId, Checks, CountedSummary};
 
@@ -57,8 +63,17 @@ pub(crate) struct BallotCtx {
     pub key: Option<(Fingerprint, PublicKey)>,
     /// The manifest's contests.
     pub contests: Vec<Contest>,
-    /// Weight of every listed credential.
-    pub weights: Arc<HashMap<[u8; 32], u64>>,
+    /// Every listed credential.
+    pub credentials: Arc<HashMap<[u8; 32], Listed>>,
+}
+
+/// A credential on the list, as the workers need it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Listed {
+    /// Its weight.
+    pub weight: u64,
+    /// The key, decompressed once when the list was read.
+    pub key: Option<VerifyingKey>,
 }
 
 /// A ballot entry as read, not yet verified.
@@ -105,6 +120,62 @@ impl Outcome {
     }
 }
 
+/// A ballot body, parsed without the generic [`Body`]'s `flatten`, which
+/// buffers the whole payload before parsing it again. It accepts a subset
+/// of what [`Body`] accepts (unknown fields are refused, as the ballot
+/// payload refuses them); anything it refuses goes through [`open_signed`],
+/// so both paths accept exactly what the board accepts (SPEC.md §9.1).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BallotBody {
+    election: String,
+    author: AuthorKey,
+    #[serde(rename = "type")]
+    _kind: BallotTag,
+    contests: Vec<EncryptedContest>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum BallotTag {
+    Ballot,
+}
+
+/// Parse a ballot body and check its signature, as [`open_signed`] does.
+fn open_ballot(
+    ctx: &BallotCtx,
+    body: &str,
+    signature: &SignatureHex,
+) -> Result<(String, AuthorKey, Result<EncryptedBallot, String>), String> {
+    if let Ok(fast) = serde_json::from_str::<BallotBody>(body) {
+        if body.contains(['\n', '\r']) {
+            return Err(RecordError::Multiline.to_string());
+        }
+        let key = match ctx.credentials.get(&fast.author.0).and_then(|l| l.key) {
+            Some(key) => key,
+            None => fast.author.verifying_key().map_err(|e| e.to_string())?,
+        };
+        let mut message = Vec::with_capacity(SIGNATURE_DOMAIN.len() + body.len());
+        message.extend_from_slice(SIGNATURE_DOMAIN);
+        message.extend_from_slice(body.as_bytes());
+        key.verify_strict(&message, &Signature::from_bytes(&signature.0))
+            .map_err(|_| RecordError::BadSignature.to_string())?;
+        let ballot = EncryptedBallot {
+            contests: fast.contests,
+        };
+        return Ok((fast.election, fast.author, Ok(ballot)));
+    }
+    let body = open_signed(body, signature).map_err(|e| e.to_string())?;
+    let payload = match body.payload {
+        Payload::Ballot(ballot) => Ok(ballot),
+        other => Err(format!(
+            "entry is a {} body, not a ballot",
+            other.type_name()
+        )),
+    };
+    Ok((body.election, body.author, payload))
+}
+
 /// Verify one sub-chunk: parse, signatures, one batch for every sigma
 /// proof, then the range proofs.
 fn verify_sub_chunk(ctx: &BallotCtx, items: &[PendingBallot]) -> Vec<Outcome> {
@@ -112,15 +183,15 @@ fn verify_sub_chunk(ctx: &BallotCtx, items: &[PendingBallot]) -> Vec<Outcome> {
     let mut ballots = Vec::with_capacity(items.len());
     for (k, item) in items.iter().enumerate() {
         let out = &mut outcomes[k];
-        match open_signed(&item.body, &item.signature) {
-            Err(e) => out.signature_error = Some(e.to_string()),
-            Ok(body) => {
-                out.author = body.author.0;
-                if body.election != ctx.election {
-                    out.wrong_election = Some(body.election.clone());
+        match open_ballot(ctx, &item.body, &item.signature) {
+            Err(e) => out.signature_error = Some(e),
+            Ok((election, author, payload)) => {
+                out.author = author.0;
+                if election != ctx.election {
+                    out.wrong_election = Some(election);
                 }
-                match body.payload {
-                    Payload::Ballot(ballot) => {
+                match payload {
+                    Ok(ballot) => {
                         let mut cts = Vec::new();
                         for c in &ballot.contests {
                             for ct in &c.ciphertexts {
@@ -131,12 +202,7 @@ fn verify_sub_chunk(ctx: &BallotCtx, items: &[PendingBallot]) -> Vec<Outcome> {
                         out.ciphertexts = cts.into_boxed_slice();
                         ballots.push((k, ballot));
                     }
-                    other => {
-                        out.proof_error = Some(format!(
-                            "entry is a {} body, not a ballot",
-                            other.type_name()
-                        ))
-                    }
+                    Err(e) => out.proof_error = Some(e),
                 }
             }
         }
@@ -185,7 +251,7 @@ fn verify_sub_chunk(ctx: &BallotCtx, items: &[PendingBallot]) -> Vec<Outcome> {
         if out.proof_error.is_some() {
             continue;
         }
-        let Some(&weight) = ctx.weights.get(&out.author) else {
+        let Some(weight) = ctx.credentials.get(&out.author).map(|l| l.weight) else {
             continue;
         };
         let cts = ballot.contests.iter().flat_map(|c| c.ciphertexts.iter());
@@ -243,12 +309,11 @@ impl CountedSet {
     }
 
     /// Register the listed credentials (first occurrence of a key wins).
-    pub fn set_credentials(&mut self, list: &[([u8; 32], u64)]) {
+    pub fn set_credentials(&mut self, list: impl Iterator<Item = ([u8; 32], u64)>) {
         for (key, weight) in list {
-            self.credentials.entry(*key).or_insert(CredentialState {
-                weight: *weight,
-                last: None,
-            });
+            self.credentials
+                .entry(key)
+                .or_insert(CredentialState { weight, last: None });
         }
         self.summary.listed_credentials = self.credentials.len() as u64;
     }

@@ -24,10 +24,11 @@ use psephos_crypto::record::{
     AuthorKey, Body, ChainFollower, CredentialEntry, Entry, Manifest, Payload,
 };
 use psephos_crypto::threshold::{combine, decryption_equations, DecryptionShare};
+use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::anchors::{self, RecordFacts};
-use crate::ballots::{BallotCtx, BallotPipeline, CountedSet, PendingBallot, Window};
+use crate::ballots::{BallotCtx, BallotPipeline, CountedSet, Listed, PendingBallot, Window};
 use crate::ceremony::Ceremony;
 use crate::report::{CheckId, Checks, ContestResult, Report, Stage, Status};
 use crate::VerifyOptions;
@@ -103,7 +104,7 @@ pub struct Verifier {
     manifest_author: Option<[u8; 32]>,
     missing_manifest_reported: bool,
     ceremony: Option<Ceremony>,
-    weights: Arc<HashMap<[u8; 32], u64>>,
+    credentials: Arc<HashMap<[u8; 32], Listed>>,
     credential_list_at: Option<u64>,
     opened_at: Option<u64>,
     closed_at: Option<u64>,
@@ -140,7 +141,7 @@ impl Verifier {
             manifest_author: None,
             missing_manifest_reported: false,
             ceremony: None,
-            weights: Arc::new(HashMap::new()),
+            credentials: Arc::new(HashMap::new()),
             credential_list_at: None,
             opened_at: None,
             closed_at: None,
@@ -155,7 +156,7 @@ impl Verifier {
                     election: String::new(),
                     key: None,
                     contests: Vec::new(),
-                    weights: Arc::new(HashMap::new()),
+                    credentials: Arc::new(HashMap::new()),
                 },
             ),
             stage: Stage::Empty,
@@ -355,7 +356,7 @@ impl Verifier {
             election: m.election.clone(),
             key,
             contests: m.contests.clone(),
-            weights: Arc::clone(&self.weights),
+            credentials: Arc::clone(&self.credentials),
         });
     }
 
@@ -497,9 +498,15 @@ impl Verifier {
                 "credential list posted after voting opened",
             );
         }
+        // Decompressing a key costs microseconds: a million-voter list is
+        // checked on every core.
+        let keys: Vec<Option<VerifyingKey>> = credentials
+            .par_iter()
+            .map(|c| VerifyingKey::from_bytes(&c.key.0).ok())
+            .collect();
         let mut seen = HashSet::with_capacity(credentials.len());
         let mut list = Vec::with_capacity(credentials.len());
-        for (k, c) in credentials.iter().enumerate() {
+        for (k, (c, key)) in credentials.iter().zip(keys).enumerate() {
             if !seen.insert(c.key) {
                 checks.fail(
                     V5,
@@ -515,7 +522,7 @@ impl Verifier {
                     format!("credential #{k} ({}) has weight 0", c.key.to_hex()),
                 );
             }
-            if VerifyingKey::from_bytes(&c.key.0).is_err() {
+            if key.is_none() {
                 checks.fail(
                     V5,
                     Some(index),
@@ -525,15 +532,20 @@ impl Verifier {
                     ),
                 );
             }
-            list.push((c.key.0, c.weight));
+            list.push((c.key.0, c.weight, key));
         }
-        let total: u128 = list.iter().map(|(_, w)| u128::from(*w)).sum();
+        let total: u128 = list.iter().map(|(_, w, _)| u128::from(*w)).sum();
         checks.note(
             V5,
             format!("{} credentials, total weight {total}", list.len()),
         );
-        self.counted.set_credentials(&list);
-        self.weights = Arc::new(list.into_iter().collect());
+        self.counted
+            .set_credentials(list.iter().map(|(key, weight, _)| (*key, *weight)));
+        self.credentials = Arc::new(
+            list.into_iter()
+                .map(|(k, weight, key)| (k, Listed { weight, key }))
+                .collect(),
+        );
         self.credential_list_at = Some(index);
         self.refresh_ballot_ctx();
     }
