@@ -215,6 +215,18 @@ impl Verifier {
                 return;
             }
         };
+        if index > 0 && self.manifest.is_none() {
+            self.checks.count(V2, 1);
+            if !self.missing_manifest_reported {
+                self.missing_manifest_reported = true;
+                self.checks.fail(
+                    V3,
+                    Some(index),
+                    "without a manifest at entry 0 no later entry can be checked",
+                );
+            }
+            return;
+        }
         if head.kind == "ballot" && index > 0 {
             let window = match (self.opened_at, self.closed_at) {
                 (_, Some(_)) => Window::AfterClose,
@@ -249,14 +261,6 @@ impl Verifier {
             return;
         }
         let Some(m) = &self.manifest else {
-            if !self.missing_manifest_reported {
-                self.missing_manifest_reported = true;
-                self.checks.fail(
-                    V3,
-                    Some(index),
-                    "without a manifest at entry 0 no later entry can be checked",
-                );
-            }
             return;
         };
         if body.election != m.election {

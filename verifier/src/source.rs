@@ -283,7 +283,9 @@ impl BoardClient {
 
     /// Page through `…/entries`, calling `f(line, log_size)` for every line
     /// in order. Stops at the log size the first page announces (entries
-    /// appended while downloading are left for the next run).
+    /// appended while downloading are left for the next run). Returns the
+    /// number of lines read and the announced size; a board that announces
+    /// more entries than it serves is an error.
     pub fn for_each_entry(
         &self,
         election: &str,
@@ -315,12 +317,19 @@ impl BoardClient {
                 f(line, size);
             })?;
             start += n;
-            let done = match size {
-                Some(s) => start >= s || n == 0,
-                None => n < PAGE,
-            };
-            if done {
-                return Ok(start);
+            match size {
+                Some(s) if n == 0 && start < s => {
+                    return Err(VerifierError::BadResponse {
+                        url: url.to_string(),
+                        what: "entries page",
+                        why: format!(
+                            "X-Log-Size announced {s} entries, but the log ends after {start}"
+                        ),
+                    })
+                }
+                Some(s) if start >= s || n == 0 => return Ok(start),
+                None if n < PAGE => return Ok(start),
+                _ => {}
             }
         }
     }

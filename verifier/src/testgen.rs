@@ -205,6 +205,8 @@ pub struct Generated {
     pub board: SigningKey,
     /// The trustees' signing keys, `l = 1..n`.
     pub trustee_keys: Vec<SigningKey>,
+    /// The trustees' share-encryption keys `y_l`, `l = 1..n`.
+    pub encryption_keys: Vec<SecretKey>,
     /// The credential authority's key.
     pub credential_authority: SigningKey,
     /// Every listed credential: voters first, then abstainers.
@@ -541,6 +543,7 @@ pub fn generate<S: Sink>(
         spec: spec.clone(),
         board,
         trustee_keys,
+        encryption_keys,
         credential_authority,
         voters,
         ballots: Vec::new(),

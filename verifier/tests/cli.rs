@@ -149,6 +149,7 @@ fn unreadable_input_exits_two() {
 struct FakeBoard {
     rec: TestRecord,
     lines: Vec<String>,
+    announced: usize,
     note: String,
     tree: MerkleTree,
 }
@@ -191,7 +192,7 @@ impl FakeBoard {
                     body.push_str(l);
                     body.push('\n');
                 }
-                (200, format!("X-Log-Size: {}\r\n", self.lines.len()), body)
+                (200, format!("X-Log-Size: {}\r\n", self.announced), body)
             }
             p if p == format!("{e}/proof/consistency") => {
                 let (from, to) = (param("from").unwrap(), param("to").unwrap());
@@ -254,6 +255,7 @@ fn board_for(rec: &TestRecord, extra: &[[u8; 32]], fork_at: Option<usize>) -> Fa
     FakeBoard {
         rec: rec.clone(),
         lines: rec.lines.clone(),
+        announced: rec.lines.len(),
         note: rec.gen.sign_checkpoint(tree.len(), tree.root()).unwrap(),
         tree,
     }
@@ -319,4 +321,25 @@ fn board_serving_another_key_than_the_pinned_one_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pins"));
+}
+
+#[test]
+fn board_that_serves_fewer_entries_than_it_announces_fails_v1() {
+    let rec = record();
+    let mut board = board_for(&rec, &[], None);
+    board.lines.truncate(rec.lines.len() - 3);
+    let url = board.serve();
+    let out = Command::new(BIN)
+        .arg(&url)
+        .args(["--json", "-", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v1 = &report["checks"][0];
+    assert_eq!(v1["status"], "fail");
+    assert!(v1["failures"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("X-Log-Size announced"));
 }

@@ -490,3 +490,97 @@ fn mirror_ahead_on_a_forked_history_fails_its_consistency_proof_v11() {
     assert_fails_exactly(&report, &[V11]);
     assert!(failure_mentions(&report, V11, "not shown to extend"));
 }
+
+/// A record where dealer 1 sends trustee 3 a bad share and trustee 3
+/// complains: dealer 1 is disqualified.
+fn with_complaint() -> TestRecord {
+    static REC: OnceLock<TestRecord> = OnceLock::new();
+    REC.get_or_init(|| {
+        let mut spec = ElectionSpec::plurality(6);
+        spec.voters = 5;
+        spec.election = "complaint".into();
+        spec.bad_dealer = Some((1, 3));
+        spec.decrypting = vec![2, 3];
+        let rec = TestRecord::generate(&spec).unwrap();
+        assert!(rec.verify().unwrap().passed);
+        rec
+    })
+    .clone()
+}
+
+#[test]
+fn complaint_with_forged_evidence_fails_the_ceremony_v4() {
+    let mut rec = with_complaint();
+    let at = position_of_type(&rec, "dkg_complaint");
+    let mut body = rec.body(at).unwrap();
+    let Payload::DkgComplaint { shared_key, .. } = &mut body.payload else {
+        panic!("not a complaint")
+    };
+    *shared_key = *shared_key + *generator_g();
+    let key = rec.gen.trustee_keys[2].clone();
+    rec.set_body(at, &body, &key).unwrap();
+    rec.rechain().unwrap();
+    let report = verify(&rec);
+    assert_fails_with(&report, V4, Some(at as u64));
+    assert!(failure_mentions(&report, V4, "evidence does not verify"));
+    // Without a founded complaint dealer 1 stays qualified, so the posted
+    // qualified set {2, 3} no longer matches the log either.
+    assert!(failure_mentions(
+        &report,
+        V4,
+        "qualified dealers are [2, 3]"
+    ));
+}
+
+#[test]
+fn unfounded_complaint_is_noted_and_changes_nothing() {
+    // Trustee 2 complains, with genuine evidence, about dealer 3's share,
+    // which is good: the complaint is unfounded, nobody is disqualified.
+    let mut rec = base();
+    let reveal = rec.find("dkg_commitments")[2];
+    let Payload::DkgCommitments { shares, .. } = rec.body(reveal).unwrap().payload else {
+        panic!("not a reveal")
+    };
+    let share = shares.iter().find(|s| s.to == 2).unwrap().clone();
+    let fp = psephos_crypto::Fingerprint::ceremony(&leaf_hash(rec.lines[0].as_bytes()));
+    let evidence = psephos_crypto::share_encryption::make_complaint(
+        &fp,
+        3,
+        2,
+        &rec.gen.encryption_keys[1],
+        &share.ephemeral,
+        &mut ChaCha20Rng::from_seed([4; 32]),
+    );
+    let complaint = psephos_crypto::record::Body {
+        election: rec.gen.spec.election.clone(),
+        author: psephos_crypto::record::AuthorKey::of(&rec.gen.trustee_keys[1]),
+        payload: Payload::DkgComplaint {
+            trustee: 2,
+            dealer: 3,
+            shared_key: evidence.shared_key,
+            proof: evidence.proof,
+        },
+    };
+    let key = rec.gen.trustee_keys[1].clone();
+    let post = psephos_crypto::record::Post::sign(&complaint, &key).unwrap();
+    let joint = position_of_type(&rec, "joint_key");
+    rec.insert(joint, post).unwrap();
+    rec.rechain().unwrap();
+    let report = verify(&rec);
+    assert!(report.passed, "{}", report.render_text());
+    let v4 = report.check(V4).unwrap();
+    assert!(v4.notes.iter().any(|n| n.contains("unfounded")), "{v4:?}");
+
+    // The same complaint with its evidence broken is a failure.
+    let mut broken = base();
+    let mut complaint = complaint;
+    if let Payload::DkgComplaint { proof, .. } = &mut complaint.payload {
+        proof.z = Scalar::from_dalek(proof.z.inner() + DalekScalar::ONE);
+    }
+    let post = psephos_crypto::record::Post::sign(&complaint, &key).unwrap();
+    broken.insert(joint, post).unwrap();
+    broken.rechain().unwrap();
+    let report = verify(&broken);
+    assert_fails_exactly(&report, &[V4]);
+    assert!(failure_mentions(&report, V4, "evidence does not verify"));
+}
