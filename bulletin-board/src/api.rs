@@ -414,25 +414,16 @@ async fn submit_post(
 }
 
 async fn submit_ballot(board: &Arc<Board>, id: String, post: Post) -> Result<Receipt> {
-    let mut arc = board.election(&id).await?;
-    let mut params = arc.write().await.ballot_params();
-    if params.is_none() {
-        // Another board process may have opened voting.
-        arc = board.fresh(&id).await?;
-        let mut el = arc.write().await;
-        params = el.ballot_params();
-        if params.is_none() {
-            return Err(BoardError::conflict(
-                "election_not_open",
-                format!(
-                    "ballots are accepted only while voting is open; the election is {}",
-                    el.phase.as_str()
-                ),
-            ));
-        }
-    }
-    let Some(params) = params else {
-        return Err(BoardError::Internal("no ballot parameters".into()));
+    let Some(params) = board.ballot_params(&id).await? else {
+        let arc = board.election(&id).await?;
+        let phase = arc.read().await.phase;
+        return Err(BoardError::conflict(
+            "election_not_open",
+            format!(
+                "ballots are accepted only while voting is open; the election is {}",
+                phase.as_str()
+            ),
+        ));
     };
     let (reply, rx) = oneshot::channel();
     board

@@ -60,8 +60,6 @@ pub enum AdminAction {
     Open([u8; 32]),
     /// `voting_closed`.
     Close,
-    /// `result` (internal: after the t-th valid partial decryption).
-    PublishResult,
 }
 
 pub(crate) type Reply = oneshot::Sender<Result<Receipt>>;
@@ -242,36 +240,19 @@ fn fail_all(jobs: Vec<Job>, err: impl Fn() -> BoardError) {
     }
 }
 
-/// One transaction for one election's jobs; then the follow-ups (tally,
-/// result).
+/// One transaction for one election's jobs.
 async fn append_group(board: &Arc<Board>, id: &str, jobs: Vec<Job>) {
-    let mut jobs = jobs;
-    loop {
-        let follow_up = match append_once(board, id, jobs).await {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::error!(election = id, error = %e, "append failed");
-                false
-            }
-        };
-        if !follow_up {
-            return;
-        }
-        jobs = vec![Job::Admin {
-            election: id.to_owned(),
-            action: AdminAction::PublishResult,
-            reply: None,
-        }];
+    if let Err(e) = append_once(board, id, jobs).await {
+        tracing::error!(election = id, error = %e, "append failed");
     }
 }
 
-/// Returns whether a `result` entry is now due.
-async fn append_once(board: &Arc<Board>, id: &str, jobs: Vec<Job>) -> Result<bool> {
+async fn append_once(board: &Arc<Board>, id: &str, jobs: Vec<Job>) -> Result<()> {
     let arc = match board.election(id).await {
         Ok(a) => a,
         Err(BoardError::Rejected { .. }) => {
             fail_all(jobs, || BoardError::no_election(id));
-            return Ok(false);
+            return Ok(());
         }
         Err(e) => {
             fail_all(jobs, || {
@@ -313,7 +294,7 @@ async fn append_once(board: &Arc<Board>, id: &str, jobs: Vec<Job>) -> Result<boo
                 });
             }
         }
-        return Ok(false);
+        return Ok(());
     };
     let written = async {
         Store::write_batch(
@@ -351,10 +332,7 @@ async fn append_once(board: &Arc<Board>, id: &str, jobs: Vec<Job>) -> Result<boo
     if let Err(e) = board.ensure_tally(&mut el).await {
         tracing::error!(election = id, error = %e, "computing the tally failed");
     }
-    let due = el.phase == crate::election::Phase::Closed
-        && el.result.is_none()
-        && el.partials.len() >= el.t() as usize;
-    Ok(due)
+    Ok(())
 }
 
 async fn reload(board: &Board, id: &str, el: &mut RwLockWriteGuard<'_, Election>) {
@@ -373,6 +351,30 @@ type Staged = (
     Option<(Vec<NewEntry>, Vec<(String, u64)>)>,
     String,
 );
+
+/// Give an applied post the next index and `prev`, and queue its row.
+fn push_entry(
+    el: &mut Election,
+    post: Post,
+    body: &Body,
+    applied: &crate::election::Applied,
+    entries: &mut Vec<NewEntry>,
+    points: &mut Vec<(String, u64)>,
+) -> Result<u64> {
+    let index = el.size;
+    let line = entry_line(index, el.head, post)?;
+    let leaf = leaf_hash(line.as_bytes());
+    advance(el, leaf);
+    points.extend(applied.points.iter().map(|p| (hex::encode(p), index)));
+    entries.push(NewEntry {
+        index,
+        leaf_hash: hex::encode(leaf),
+        kind: body.payload.type_name(),
+        author: body.author.to_hex(),
+        line,
+    });
+    Ok(index)
+}
 
 /// Steps 1–2: sync with the database, apply the jobs in memory, and sign
 /// the checkpoint over the result.
@@ -430,9 +432,6 @@ async fn stage(
                     AdminAction::FinalizeKeys => el.finalize_keys(),
                     AdminAction::Open(bundle) => el.open_voting(bundle),
                     AdminAction::Close => el.close_voting(),
-                    AdminAction::PublishResult => el.result_due().and_then(|p| {
-                        p.ok_or_else(|| BoardError::conflict("wrong_state", "no result is due"))
-                    }),
                 };
                 match payload.and_then(|p| sign_board(board, id, p)) {
                     Ok((post, body)) => (post, body, Check::Replay, reply),
@@ -452,29 +451,32 @@ async fn stage(
         };
         match el.apply(&body, post.body_text(), check) {
             Ok(applied) => {
-                let index = el.size;
                 let text = post.body_text().to_owned();
-                let kind = body.payload.type_name();
-                let line = match entry_line(index, el.head, post) {
-                    Ok(l) => l,
-                    Err(e) => {
-                        // The state was changed by apply: rebuild it.
-                        return Err((e, Vec::new()));
-                    }
-                };
-                let leaf = leaf_hash(line.as_bytes());
-                advance(el, leaf);
-                points.extend(applied.points.iter().map(|p| (hex::encode(p), index)));
-                entries.push(NewEntry {
-                    index,
-                    leaf_hash: hex::encode(leaf),
-                    kind,
-                    author: body.author.to_hex(),
-                    line,
-                });
-                outcomes.push((reply, Ok((index, text))));
+                match push_entry(el, post, &body, &applied, &mut entries, &mut points) {
+                    Ok(index) => outcomes.push((reply, Ok((index, text)))),
+                    // The state was changed by apply: the caller rebuilds it.
+                    Err(e) => return Err((e, Vec::new())),
+                }
             }
             Err(e) => outcomes.push((reply, Err(e))),
+        }
+    }
+    // SPEC.md §10.5: the t-th valid partial decryption brings the result,
+    // in the same transaction (its receipt implies the result is durable).
+    if el.phase == crate::election::Phase::Closed
+        && el.result.is_none()
+        && el.partials.len() >= el.t() as usize
+    {
+        let result = el
+            .result_due()
+            .and_then(|p| p.ok_or_else(|| BoardError::Internal("no result due".into())))
+            .and_then(|p| sign_board(board, id, p));
+        let appended = result.and_then(|(post, body)| {
+            let applied = el.apply(&body, post.body_text(), Check::Replay)?;
+            push_entry(el, post, &body, &applied, &mut entries, &mut points)
+        });
+        if let Err(e) = appended {
+            return Err((e, Vec::new()));
         }
     }
     if entries.is_empty() {

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::{mpsc, RwLock};
 
-use crate::election::{Check, Election, LiteBallot, Phase};
+use crate::election::{BallotParams, Check, Election, LiteBallot, Phase};
 use crate::error::{BoardError, Result};
 use crate::store::Store;
 use crate::{appender, verifier};
@@ -103,6 +103,9 @@ pub struct Board {
     pub limits: Limits,
     admin_token_sha256: [u8; 32],
     cache: Mutex<HashMap<String, Arc<RwLock<Election>>>>,
+    /// Ballot parameters of open elections, readable without the
+    /// election's lock (which the appender holds across its commits).
+    params: Mutex<HashMap<String, Arc<BallotParams>>>,
     loading: tokio::sync::Mutex<()>,
     pub(crate) appender: mpsc::Sender<appender::Job>,
     pub(crate) verifier: mpsc::Sender<verifier::Pending>,
@@ -203,6 +206,7 @@ impl Board {
             limits: config.limits.clone(),
             admin_token_sha256,
             cache: Mutex::new(HashMap::new()),
+            params: Mutex::new(HashMap::new()),
             loading: tokio::sync::Mutex::new(()),
             appender: append_tx,
             verifier: verify_tx,
@@ -242,6 +246,21 @@ impl Board {
             c.insert(id.to_owned(), arc.clone());
         }
         arc
+    }
+
+    /// The ballot parameters of an open election (SPEC.md §10.4): from
+    /// the side cache, else from the (refreshed) state; `None` if voting
+    /// is not open.
+    pub(crate) async fn ballot_params(&self, id: &str) -> Result<Option<Arc<BallotParams>>> {
+        if let Some(p) = self.params.lock().ok().and_then(|m| m.get(id).cloned()) {
+            return Ok(Some(p));
+        }
+        let arc = self.fresh(id).await?;
+        let params = arc.write().await.ballot_params();
+        if let (Some(p), Ok(mut m)) = (&params, self.params.lock()) {
+            m.insert(id.to_owned(), p.clone());
+        }
+        Ok(params)
     }
 
     pub(crate) fn evict(&self, id: &str) {

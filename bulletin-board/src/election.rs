@@ -665,7 +665,7 @@ impl Election {
                     };
                     let vk = joint
                         .verification_keys
-                        .get(*trustee as usize - 1)
+                        .get((*trustee as usize).wrapping_sub(1))
                         .ok_or_else(|| BoardError::Internal("missing verification key".into()))?;
                     verify_decryption(&joint.fingerprint, *trustee, vk, tally, shares).map_err(
                         |e| {
@@ -860,7 +860,10 @@ impl Election {
         };
         let chosen: Vec<&(u32, Vec<DecryptionShare>)> =
             self.partials.iter().take(self.t() as usize).collect();
-        let table = DlogTable::new(self.dlog_bound());
+        // Capped so that a absurd weights cannot make the board allocate
+        // without bound (2^40: a table of 2^20 points); a count beyond it
+        // is reported as an error, not a wrong result.
+        let table = DlogTable::new(self.dlog_bound().min(1 << 40));
         let mut flat = Vec::with_capacity(tally.len());
         for (k, ct) in tally.iter().enumerate() {
             let shares: Vec<(u32, Point)> = chosen

@@ -828,3 +828,32 @@ async fn admin_endpoints_need_the_token_and_garbage_is_refused(board: &TestBoard
     // Nothing of that reached the log.
     assert_eq!(client.status("admin").await.unwrap()["size"], 1);
 }
+
+/// SPEC.md §10.7: per-client rate limit and body size limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_over_the_rate_or_size_limit_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = psephos_board::Config::new(dir.path());
+    config.limits.rate_per_sec = 1.0;
+    config.limits.rate_burst = 3.0;
+    config.limits.max_body_bytes = 64 << 10;
+    let board = TestBoard::start(config).await.unwrap();
+    let client = board.client();
+    let big = vec![b' '; 100 << 10];
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/elections/x/posts", board.url))
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(client.get_text("/healthz").await.unwrap());
+    }
+    assert_eq!(statuses[0], (200, "ok".to_owned()));
+    let limited = statuses.iter().find(|(s, _)| *s == 429).expect("no 429");
+    let body: serde_json::Value = serde_json::from_str(&limited.1).unwrap();
+    assert_eq!(body["error"], "rate_limited");
+    board.finish().await;
+}
