@@ -788,15 +788,21 @@ impl Verifier {
                     .zip(&shares)
                     .filter_map(|(l, d)| d.get(k).map(|p| (*l, *p)))
                     .collect();
-                let matches = combine(ct, &pairs)
-                    .map(|vg| vg == &DalekScalar::from(count) * RISTRETTO_BASEPOINT_TABLE)
-                    .unwrap_or(false);
+                let combined = combine(ct, &pairs).ok();
+                let matches = combined
+                    .is_some_and(|vg| vg == &DalekScalar::from(count) * RISTRETTO_BASEPOINT_TABLE);
                 if !matches {
+                    let actual = combined
+                        .and_then(|vg| decrypted_value(&vg, bound))
+                        .map_or_else(
+                            || format!("no value in [0, {}]", bound.min(DIAGNOSTIC_DLOG_BOUND)),
+                            |v| v.to_string(),
+                        );
                     checks.fail(
                         V10,
                         Some(index),
                         format!(
-                            "{}: published count {count} is not what the partial decryptions give",
+                            "{}: published count {count}, but the partial decryptions give {actual}",
                             m.label(positions[k])
                         ),
                     );
@@ -895,6 +901,21 @@ impl Verifier {
             warnings,
         }
     }
+}
+
+/// The largest bound searched for a diagnostic (a 2^18-entry table).
+const DIAGNOSTIC_DLOG_BOUND: u128 = 1 << 36;
+
+/// The value `v ≤ bound` with `v·G = point`, for a failure message only
+/// (the check itself compares `count·G`, SPEC.md §11.10).
+fn decrypted_value(
+    point: &curve25519_dalek::ristretto::RistrettoPoint,
+    bound: u128,
+) -> Option<u64> {
+    let bound = u64::try_from(bound.min(DIAGNOSTIC_DLOG_BOUND)).ok()?;
+    psephos_crypto::dlog::DlogTable::new(bound)
+        .solve(point)
+        .ok()
 }
 
 /// Everything wrong with a manifest (SPEC.md §11.3).
