@@ -120,9 +120,9 @@ impl Outcome {
     }
 }
 
-/// A ballot body, parsed without the generic [`Body`]'s `flatten`, which
+/// A ballot body, parsed without the generic [`Body`](psephos_crypto::record::Body)'s `flatten`, which
 /// buffers the whole payload before parsing it again. It accepts a subset
-/// of what [`Body`] accepts (unknown fields are refused, as the ballot
+/// of what [`Body`](psephos_crypto::record::Body) accepts (unknown fields are refused, as the ballot
 /// payload refuses them); anything it refuses goes through [`open_signed`],
 /// so both paths accept exactly what the board accepts (SPEC.md §9.1).
 #[derive(Deserialize)]

@@ -3,7 +3,7 @@
 //!
 //! Every line is hashed into the chain and the Merkle tree (V1) on the
 //! caller's thread. Ballots are queued for parallel batch verification
-//! ([`crate::ballots`]); every other entry first waits for the ballots
+//! (`ballots` module); every other entry first waits for the ballots
 //! before it, so that lifecycle checks see the log in order, then is checked
 //! here: signature (V2), then the rule of its type (V3–V10). The signed
 //! checkpoint and mirrors (V11) are checked by [`Verifier::finish`].
