@@ -180,6 +180,10 @@ mod tests {
             ALPHABET[usize::from(c[0] >> 4)],
             "{tail}"
         );
+        assert_eq!(
+            *code,
+            "psephos-cred-1:00000-00000-00000-00000-00000-00000-00000-00000-00000-00000-0BHGM-BCZ7G"
+        );
         assert_eq!(decode_credential(&code).unwrap().to_bytes(), [0u8; 32]);
     }
 
