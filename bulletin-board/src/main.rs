@@ -3,7 +3,8 @@
 //! * `init --data-dir D` — signing key, schema, admin token (printed once);
 //! * `serve --data-dir D --listen ADDR` — the HTTP API;
 //! * `export --data-dir D --election ID [--out FILE]` — the JSON Lines record;
-//! * `bench` — the ingest benchmark (BENCHMARKS.md).
+//! * `bench` — the ingest benchmark (BENCHMARKS.md);
+//! * `demo` — a whole election on loopback, every role included (`demo.rs`).
 //!
 //! `DATABASE_URL=postgres://…` selects PostgreSQL instead of the data
 //! directory's SQLite file.
@@ -17,6 +18,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use psephos_board::store::Store;
 use psephos_board::{Board, Config, Limits};
+
+mod demo;
 
 #[derive(Parser)]
 #[command(name = "psephos-board", version, about = "Psephos bulletin board")]
@@ -84,6 +87,9 @@ enum Command {
         #[arg(long)]
         postgres: Option<String>,
     },
+    /// A complete election on this machine over loopback HTTP: board,
+    /// credential authority, trustees, voters, tally and verifier.
+    Demo(demo::DemoArgs),
 }
 
 fn database_url() -> Option<String> {
@@ -198,6 +204,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             println!("{report}");
         }
+        Command::Demo(args) => demo::run(args).await?,
     }
     Ok(())
 }
