@@ -15,6 +15,7 @@
 
 use std::time::{Duration, Instant};
 
+use psephos_crypto::ballot::{Contest, ContestOption};
 use psephos_crypto::dlog::DlogTable;
 use psephos_crypto::elgamal::Ciphertext;
 use psephos_crypto::encoding::Point;
@@ -70,7 +71,19 @@ fn party() -> Party {
     .unwrap();
     let manifest = Manifest {
         title: "bench".into(),
-        contests: vec![],
+        contests: vec![Contest {
+            id: "c".into(),
+            title: "Contest".into(),
+            options: (0..4)
+                .map(|i| ContestOption {
+                    id: format!("o{i}"),
+                    label: format!("Option {i}"),
+                })
+                .collect(),
+            min_selections: 1,
+            max_selections: 1,
+            max_per_option: 1,
+        }],
         trustees: trustees
             .iter()
             .zip(1u32..)
