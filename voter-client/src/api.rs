@@ -110,5 +110,6 @@ pub fn board_hashes(what: &'static str, texts: &[String]) -> Result<Vec<Hash>> {
 
 /// Parse JSON the board sent.
 pub fn parse<T: for<'de> Deserialize<'de>>(what: &str, text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| VoterError::board(format!("{what} is not what the API defines: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| VoterError::board(format!("{what} is not what the API defines: {e}")))
 }

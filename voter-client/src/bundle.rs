@@ -47,7 +47,9 @@ pub fn parse_sums(text: &str) -> Result<Vec<(String, String)>> {
                 .split_once("  ")
                 .ok_or_else(|| VoterError::board(format!("SHA256SUMS line {l:?} is malformed")))?;
             if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(VoterError::board(format!("SHA256SUMS line {l:?} is malformed")));
+                return Err(VoterError::board(format!(
+                    "SHA256SUMS line {l:?} is malformed"
+                )));
             }
             Ok((name.to_string(), digest.to_string()))
         })
@@ -64,7 +66,11 @@ mod tests {
             ("b.js".to_string(), file_sha256(b"b")),
             ("a.wasm".to_string(), file_sha256(b"a")),
         ];
-        let text = format!("a.wasm\n{}\nb.js\n{}\n", file_sha256(b"a"), file_sha256(b"b"));
+        let text = format!(
+            "a.wasm\n{}\nb.js\n{}\n",
+            file_sha256(b"a"),
+            file_sha256(b"b")
+        );
         let expected: [u8; 32] = Sha256::digest(text.as_bytes()).into();
         assert_eq!(bundle_sha256(&files), expected);
         let sums = sums_text(&files);

@@ -15,7 +15,9 @@ use psephos_crypto::ballot::{
     check_audit, encrypt_ballot, short_tracking_code, tracking_code, verify_ballot, BallotContext,
     BallotSecrets, EncryptedBallot,
 };
-use psephos_crypto::record::{open_signed, AuthorKey, Body, Payload, Post, SignatureHex, SIGNATURE_DOMAIN};
+use psephos_crypto::record::{
+    open_signed, AuthorKey, Body, Payload, Post, SignatureHex, SIGNATURE_DOMAIN,
+};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -157,18 +159,23 @@ impl AuditCode {
     fn encode(data: &AuditData) -> Result<Self> {
         let json = serde_json::to_string(data)
             .map_err(|e| VoterError::input(format!("the audit code could not be written: {e}")))?;
-        Ok(AuditCode(format!("{AUDIT_PREFIX}{}", URL_SAFE_NO_PAD.encode(json))))
+        Ok(AuditCode(format!(
+            "{AUDIT_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(json)
+        )))
     }
 
     /// Read an audit code (white space anywhere is ignored).
     pub fn decode(text: &str) -> Result<AuditData> {
         let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
         let payload = compact.strip_prefix(AUDIT_PREFIX).ok_or_else(|| {
-            VoterError::input(format!("This is not an audit code: it should start with “{AUDIT_PREFIX}”."))
+            VoterError::input(format!(
+                "This is not an audit code: it should start with “{AUDIT_PREFIX}”."
+            ))
         })?;
-        let json = URL_SAFE_NO_PAD
-            .decode(payload)
-            .map_err(|_| VoterError::input("This audit code is damaged: it is not valid base64url."))?;
+        let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| {
+            VoterError::input("This audit code is damaged: it is not valid base64url.")
+        })?;
         let data: AuditData = serde_json::from_slice(&json)
             .map_err(|e| VoterError::input(format!("This audit code is damaged: {e}.")))?;
         if data.version != 1 {
@@ -215,9 +222,19 @@ impl AuditReport {
                 .values
                 .iter()
                 .filter(|(_, v)| *v > 0)
-                .map(|(l, v)| if *v == 1 { l.clone() } else { format!("{l}: {v}") })
+                .map(|(l, v)| {
+                    if *v == 1 {
+                        l.clone()
+                    } else {
+                        format!("{l}: {v}")
+                    }
+                })
                 .collect();
-            let chosen = if chosen.is_empty() { "(nothing)".to_string() } else { chosen.join(", ") };
+            let chosen = if chosen.is_empty() {
+                "(nothing)".to_string()
+            } else {
+                chosen.join(", ")
+            };
             out.push_str(&format!("  {}: {chosen}\n", c.title));
         }
         out.push_str(&format!("Full tracking code: {}\n", self.tracking_code));
@@ -245,8 +262,11 @@ pub fn check_audit_code(election: &Election, code: &str) -> Result<AuditReport> 
         pk: &election.pk,
         credential: &author,
     };
-    verify_ballot(&ctx, election.contests(), &ballot.1)
-        .map_err(|e| VoterError::Input(format!("Audit FAILED: the ballot's proofs do not hold ({e}).")))?;
+    verify_ballot(&ctx, election.contests(), &ballot.1).map_err(|e| {
+        VoterError::Input(format!(
+            "Audit FAILED: the ballot's proofs do not hold ({e})."
+        ))
+    })?;
     check_audit(&election.pk, election.contests(), &ballot.1, &data.secrets)
         .map_err(|e| VoterError::Input(format!("Audit FAILED: {e}.")))?;
     let code = tracking_code(data.body.as_bytes());
@@ -256,7 +276,12 @@ pub fn check_audit_code(election: &Election, code: &str) -> Result<AuditReport> 
         .zip(&data.secrets.values)
         .map(|(c, vs)| AuditedContest {
             title: c.title.clone(),
-            values: c.options.iter().zip(vs).map(|(o, v)| (o.label.clone(), *v)).collect(),
+            values: c
+                .options
+                .iter()
+                .zip(vs)
+                .map(|(o, v)| (o.label.clone(), *v))
+                .collect(),
         })
         .collect();
     Ok(AuditReport {
@@ -271,7 +296,9 @@ fn parse_ballot_body(election: &Election, body_text: &str) -> Result<([u8; 32], 
     let body: Body = serde_json::from_str(body_text)
         .map_err(|e| VoterError::input(format!("The audited ballot is damaged: {e}.")))?;
     if body.election != election.id {
-        return Err(VoterError::input("The audited ballot is for another election."));
+        return Err(VoterError::input(
+            "The audited ballot is for another election.",
+        ));
     }
     match body.payload {
         Payload::Ballot(b) => Ok((body.author.0, b)),

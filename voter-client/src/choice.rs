@@ -145,9 +145,11 @@ pub fn parse_choices(contests: &[Contest], args: &[String]) -> Result<Vec<Vec<u6
     let mut out: Vec<Vec<u64>> = contests.iter().map(|c| vec![0; c.options.len()]).collect();
     let mut seen = vec![false; contests.len()];
     for arg in args {
-        let (cid, list) = arg
-            .split_once('=')
-            .ok_or_else(|| general(format!("“{arg}” is not of the form CONTEST=OPTION[,OPTION…].")))?;
+        let (cid, list) = arg.split_once('=').ok_or_else(|| {
+            general(format!(
+                "“{arg}” is not of the form CONTEST=OPTION[,OPTION…]."
+            ))
+        })?;
         let ci = contests.iter().position(|c| c.id == cid).ok_or_else(|| {
             let known: Vec<&str> = contests.iter().map(|c| c.id.as_str()).collect();
             general(format!(
@@ -163,22 +165,29 @@ pub fn parse_choices(contests: &[Contest], args: &[String]) -> Result<Vec<Vec<u6
             let (oid, points) = match item.split_once(':') {
                 Some((o, p)) => {
                     let n = p.parse::<u64>().map_err(|_| {
-                        err(contest, format!("“{p}” (for “{o}”) is not a whole number of points."))
+                        err(
+                            contest,
+                            format!("“{p}” (for “{o}”) is not a whole number of points."),
+                        )
                     })?;
                     (o, n)
                 }
                 None => (item, 1),
             };
-            let oi = contest.options.iter().position(|o| o.id == oid).ok_or_else(|| {
-                let known: Vec<&str> = contest.options.iter().map(|o| o.id.as_str()).collect();
-                err(
-                    contest,
-                    format!(
-                        "Contest “{cid}” has no option “{oid}”; its options are: {}.",
-                        known.join(", ")
-                    ),
-                )
-            })?;
+            let oi = contest
+                .options
+                .iter()
+                .position(|o| o.id == oid)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = contest.options.iter().map(|o| o.id.as_str()).collect();
+                    err(
+                        contest,
+                        format!(
+                            "Contest “{cid}” has no option “{oid}”; its options are: {}.",
+                            known.join(", ")
+                        ),
+                    )
+                })?;
             out[ci][oi] = out[ci][oi].saturating_add(points);
         }
     }
@@ -210,8 +219,14 @@ mod tests {
     fn rules_are_stated_in_words_for_each_kind_of_contest() {
         assert_eq!(rules_text(&contest(3, 1, 1, 1)), "Choose one option.");
         assert_eq!(rules_text(&contest(5, 0, 3, 1)), "Choose up to 3 options.");
-        assert_eq!(rules_text(&contest(5, 1, 3, 1)), "Choose between 1 and 3 options.");
-        assert_eq!(rules_text(&contest(4, 0, 40, 10)), "Give each option 0 to 10 points.");
+        assert_eq!(
+            rules_text(&contest(5, 1, 3, 1)),
+            "Choose between 1 and 3 options."
+        );
+        assert_eq!(
+            rules_text(&contest(4, 0, 40, 10)),
+            "Give each option 0 to 10 points."
+        );
         assert_eq!(
             rules_text(&contest(4, 10, 10, 10)),
             "Give each option 0 to 10 points; they must add up to exactly 10."
@@ -247,12 +262,24 @@ mod tests {
 
     #[test]
     fn the_choices_the_crypto_core_accepts_are_exactly_those_accepted_here() {
-        for c in [contest(3, 1, 1, 1), contest(3, 0, 2, 1), contest(2, 1, 5, 3)] {
+        for c in [
+            contest(3, 1, 1, 1),
+            contest(3, 0, 2, 1),
+            contest(2, 1, 5, 3),
+        ] {
             for a in 0..5 {
                 for b in 0..5 {
                     for d in 0..5 {
-                        let v = if c.options.len() == 3 { vec![a, b, d] } else { vec![a, b] };
-                        assert_eq!(check_contest(&c, &v).is_ok(), c.check_choice(&v).is_ok(), "{v:?}");
+                        let v = if c.options.len() == 3 {
+                            vec![a, b, d]
+                        } else {
+                            vec![a, b]
+                        };
+                        assert_eq!(
+                            check_contest(&c, &v).is_ok(),
+                            c.check_choice(&v).is_ok(),
+                            "{v:?}"
+                        );
                     }
                 }
             }

@@ -29,8 +29,11 @@ impl Credential {
         if text.is_empty() {
             return Err(VoterError::input("Enter your voting credential first."));
         }
-        let compact: Zeroizing<String> =
-            Zeroizing::new(text.chars().filter(|c| !c.is_whitespace() && *c != '-').collect());
+        let compact: Zeroizing<String> = Zeroizing::new(
+            text.chars()
+                .filter(|c| !c.is_whitespace() && *c != '-')
+                .collect(),
+        );
         if compact.len() != 64 || !compact.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(VoterError::input(
                 "This is not a voting credential: it should be 64 characters, the digits 0–9 and letters a–f.",

@@ -146,7 +146,9 @@ impl SetupScan {
             _ if index == 0 => return Err(VoterError::board("entry 0 is not the manifest")),
             Payload::JointKey { public_key, .. } => {
                 if body.author != self.board.author {
-                    return Err(VoterError::board("the joint key entry is not signed by the board"));
+                    return Err(VoterError::board(
+                        "the joint key entry is not signed by the board",
+                    ));
                 }
                 self.joint_key = Some((public_key, index));
             }
@@ -158,12 +160,16 @@ impl SetupScan {
     /// Finish: compare with the status, and check the `joint_key` entry is
     /// in the status's signed checkpoint with `proof`.
     pub fn finish(self, status: &ElectionStatus, proof: &InclusionProof) -> Result<Election> {
-        let (Some((manifest, manifest_hash)), Some((pk, key_index))) = (self.manifest, self.joint_key) else {
+        let (Some((manifest, manifest_hash)), Some((pk, key_index))) =
+            (self.manifest, self.joint_key)
+        else {
             return Err(VoterError::board(
                 "the election has no joint key yet: voting has not opened",
             ));
         };
-        let checkpoint = self.board.open_checkpoint(&self.election, &status.checkpoint)?;
+        let checkpoint = self
+            .board
+            .open_checkpoint(&self.election, &status.checkpoint)?;
         if proof.index != key_index || proof.size != checkpoint.size {
             return Err(VoterError::board(format!(
                 "asked for the inclusion of entry {key_index} in {} entries, got {} in {}",

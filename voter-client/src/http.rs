@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::api::{ApiError, BoardInfo, BoardReceipt, ConsistencyProof, ElectionStatus, InclusionProof};
+use crate::api::{
+    ApiError, BoardInfo, BoardReceipt, ConsistencyProof, ElectionStatus, InclusionProof,
+};
 use crate::election::{Board, Election, SetupScan, SCAN_PAGE};
 use crate::error::{Result, VoterError};
 
@@ -52,7 +54,12 @@ impl BoardClient {
 
     /// `GET path`, as text.
     pub fn get_text(&self, path: &str) -> Result<String> {
-        Self::check(self.http.get(format!("{}{path}", self.base)).send().map_err(transport)?)
+        Self::check(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .send()
+                .map_err(transport)?,
+        )
     }
 
     /// `GET path`, as JSON.
@@ -72,7 +79,9 @@ impl BoardClient {
 
     /// Entry lines `start..end`.
     pub fn entries(&self, election: &str, start: u64, end: u64) -> Result<String> {
-        self.get_text(&format!("/api/v1/elections/{election}/entries?start={start}&end={end}"))
+        self.get_text(&format!(
+            "/api/v1/elections/{election}/entries?start={start}&end={end}"
+        ))
     }
 
     /// The latest checkpoint.
@@ -82,12 +91,16 @@ impl BoardClient {
 
     /// An inclusion proof.
     pub fn inclusion(&self, election: &str, index: u64, size: u64) -> Result<InclusionProof> {
-        self.get_json(&format!("/api/v1/elections/{election}/proof/inclusion?index={index}&size={size}"))
+        self.get_json(&format!(
+            "/api/v1/elections/{election}/proof/inclusion?index={index}&size={size}"
+        ))
     }
 
     /// A consistency proof.
     pub fn consistency(&self, election: &str, from: u64, to: u64) -> Result<ConsistencyProof> {
-        self.get_json(&format!("/api/v1/elections/{election}/proof/consistency?from={from}&to={to}"))
+        self.get_json(&format!(
+            "/api/v1/elections/{election}/proof/consistency?from={from}&to={to}"
+        ))
     }
 
     /// Post a ballot; the board's receipt.
@@ -124,7 +137,12 @@ impl BoardClient {
         let proof = if scan.done() {
             self.inclusion(election, scan.next_index() - 1, size)?
         } else {
-            InclusionProof { index: 0, size: 0, leaf_hash: String::new(), proof: vec![] }
+            InclusionProof {
+                index: 0,
+                size: 0,
+                leaf_hash: String::new(),
+                proof: vec![],
+            }
         };
         Ok((scan.finish(&status, &proof)?, info))
     }

@@ -29,9 +29,9 @@ pub mod receipt;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod http;
-#[cfg(all(feature = "server", not(target_arch = "wasm32")))]
-pub mod web;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+#[cfg(all(feature = "server", not(target_arch = "wasm32")))]
+pub mod web;
 
 pub use error::{Result, VoterError};

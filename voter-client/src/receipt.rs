@@ -16,7 +16,9 @@
 //!    proof that the board equivocated.
 
 use psephos_crypto::ballot::{short_tracking_code, tracking_code};
-use psephos_crypto::log::{leaf_hash, verify_consistency, verify_inclusion, Checkpoint, Hash, MerkleError};
+use psephos_crypto::log::{
+    leaf_hash, verify_consistency, verify_inclusion, Checkpoint, Hash, MerkleError,
+};
 use psephos_crypto::record::Entry;
 use serde::{Deserialize, Serialize};
 
@@ -90,7 +92,9 @@ impl Receipt {
         receipt.verify(board)?;
         let entry = Entry::from_line(entry_line)?;
         if entry.index != receipt.index || leaf_hash(entry_line.as_bytes()) != receipt.leaf()? {
-            return Err(VoterError::board("the entry at the receipt's index is another entry"));
+            return Err(VoterError::board(
+                "the entry at the receipt's index is another entry",
+            ));
         }
         if entry.body.get() != body_text {
             return Err(VoterError::board(
@@ -117,7 +121,9 @@ impl Receipt {
         }
         let code = board_hash("tracking_code", &self.tracking_code)?;
         if short_tracking_code(&code) != self.short_code {
-            return Err(VoterError::input("The receipt's short code does not match its tracking code."));
+            return Err(VoterError::input(
+                "The receipt's short code does not match its tracking code.",
+            ));
         }
         let checkpoint = board.open_checkpoint(&self.election, &self.checkpoint)?;
         if checkpoint.size != self.size {
@@ -149,7 +155,8 @@ impl Receipt {
 
     /// Read a receipt file.
     pub fn from_json(text: &str) -> Result<Receipt> {
-        serde_json::from_str(text).map_err(|e| VoterError::input(format!("This is not a receipt file: {e}.")))
+        serde_json::from_str(text)
+            .map_err(|e| VoterError::input(format!("This is not a receipt file: {e}.")))
     }
 
     /// The receipt as a file (pretty JSON).
@@ -193,7 +200,9 @@ pub fn check_consistency(
         return Ok(Consistency::Behind { size: theirs.size });
     }
     let hashes = match proof {
-        Some(p) if p.from == ours.size && p.to == theirs.size => board_hashes("consistency proof", &p.proof)?,
+        Some(p) if p.from == ours.size && p.to == theirs.size => {
+            board_hashes("consistency proof", &p.proof)?
+        }
         Some(p) => {
             return Err(VoterError::board(format!(
                 "asked for a consistency proof from {} to {}, got {} to {}",

@@ -3,7 +3,9 @@
 //! encrypts or signs is here, in the same Rust as the command line.
 //! Structured results cross as JSON text.
 
-use psephos_crypto::ballot::{encrypt_ballot, short_tracking_code, tracking_code, BallotContext, Contest, ContestOption};
+use psephos_crypto::ballot::{
+    encrypt_ballot, short_tracking_code, tracking_code, BallotContext, Contest, ContestOption,
+};
 use psephos_crypto::elgamal::SecretKey;
 use psephos_crypto::log::open_checkpoint;
 use psephos_crypto::record::Entry;
@@ -59,13 +61,23 @@ impl ElectionLoader {
 
     /// Take entry lines (JSON Lines).
     pub fn push_entries(&mut self, jsonl: &str) -> Result<bool, JsError> {
-        let scan = self.scan.as_mut().ok_or_else(|| js("the loader is finished"))?;
+        let scan = self
+            .scan
+            .as_mut()
+            .ok_or_else(|| js("the loader is finished"))?;
         scan.push_lines(jsonl).map_err(js)
     }
 
     /// Finish with the status and the inclusion proof of the joint key entry.
-    pub fn finish(&mut self, status_json: &str, proof_json: &str) -> Result<VoterElection, JsError> {
-        let scan = self.scan.take().ok_or_else(|| js("the loader is finished"))?;
+    pub fn finish(
+        &mut self,
+        status_json: &str,
+        proof_json: &str,
+    ) -> Result<VoterElection, JsError> {
+        let scan = self
+            .scan
+            .take()
+            .ok_or_else(|| js("the loader is finished"))?;
         let status: ElectionStatus = parse("the election status", status_json).map_err(js)?;
         let proof: InclusionProof = parse("the inclusion proof", proof_json).map_err(js)?;
         Ok(VoterElection {
@@ -122,7 +134,12 @@ impl VoterElection {
             fingerprint: hex::encode(e.fingerprint.as_bytes()),
             public_key: e.pk.as_point().to_hex(),
             bundle_sha256: e.bundle_sha256.map(hex::encode),
-            trustees: e.manifest.trustees.iter().map(|t| t.name.as_str()).collect(),
+            trustees: e
+                .manifest
+                .trustees
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect(),
             threshold: e.manifest.threshold,
             contests: e
                 .contests()
@@ -164,7 +181,8 @@ impl VoterElection {
         self.election.require_open().map_err(js)?;
         let credential = Credential::parse(credential).map_err(js)?;
         let choices: Choices = serde_json::from_str(choices_json).map_err(js)?;
-        let ballot = PreparedBallot::new(&self.election, &credential, &choices.0, &mut OsRng).map_err(js)?;
+        let ballot =
+            PreparedBallot::new(&self.election, &credential, &choices.0, &mut OsRng).map_err(js)?;
         Ok(VoterBallot {
             body: ballot.body_text().to_string(),
             code: hex::encode(ballot.tracking_code()),
@@ -185,7 +203,12 @@ impl VoterElection {
 
     /// Check the board's answer to a cast ballot and the entry line at its
     /// index (SPEC-voter §V.4); the receipt file (JSON) on success.
-    pub fn accept_receipt(&self, ballot: &VoterBallot, answer_json: &str, entry_line: &str) -> Result<String, JsError> {
+    pub fn accept_receipt(
+        &self,
+        ballot: &VoterBallot,
+        answer_json: &str,
+        entry_line: &str,
+    ) -> Result<String, JsError> {
         let answer: BoardReceipt = parse("the receipt", answer_json).map_err(js)?;
         let receipt = Receipt::accept(
             &self.election.board,
@@ -232,7 +255,10 @@ impl VoterBallot {
 
     /// Audit: reveal the secrets as an audit code. The ballot can no longer be cast.
     pub fn audit(&mut self) -> Result<String, JsError> {
-        let ballot = self.inner.take().ok_or_else(|| js("this ballot was already audited"))?;
+        let ballot = self
+            .inner
+            .take()
+            .ok_or_else(|| js("this ballot was already audited"))?;
         Ok(ballot.audit().map_err(js)?.0)
     }
 }

@@ -44,7 +44,9 @@ pub struct WebAssets {
 fn plain_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('.')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 impl WebAssets {
@@ -52,7 +54,12 @@ impl WebAssets {
     /// `.`, `_`, `-`; hidden files skipped). The pages must be among them.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
-        let io = |e: std::io::Error| VoterError::input(format!("cannot read the page bundle in {}: {e}", dir.display()));
+        let io = |e: std::io::Error| {
+            VoterError::input(format!(
+                "cannot read the page bundle in {}: {e}",
+                dir.display()
+            ))
+        };
         let mut files = BTreeMap::new();
         for item in std::fs::read_dir(dir).map_err(io)? {
             let item = item.map_err(io)?;
@@ -78,8 +85,10 @@ impl WebAssets {
                 )));
             }
         }
-        let digests: Vec<(String, String)> =
-            files.iter().map(|(n, c)| (n.clone(), file_sha256(c))).collect();
+        let digests: Vec<(String, String)> = files
+            .iter()
+            .map(|(n, c)| (n.clone(), file_sha256(c)))
+            .collect();
         Ok(WebAssets {
             sums: sums_text(&digests),
             hash: bundle_sha256(&digests),
@@ -122,11 +131,23 @@ fn serve(assets: &WebAssets, name: &str) -> Response {
     };
     let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(name)));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(name)),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }
 
@@ -136,21 +157,27 @@ pub fn router<S: Clone + Send + Sync + 'static>(assets: WebAssets) -> Router<S> 
     Router::new()
         .route(
             "/elections/{id}",
-            get(|State(a): State<Arc<WebAssets>>, UrlPath(_id): UrlPath<String>| async move {
-                serve(&a, ELECTION_PAGE)
-            }),
+            get(
+                |State(a): State<Arc<WebAssets>>, UrlPath(_id): UrlPath<String>| async move {
+                    serve(&a, ELECTION_PAGE)
+                },
+            ),
         )
         .route(
             "/elections/{id}/vote",
-            get(|State(a): State<Arc<WebAssets>>, UrlPath(_id): UrlPath<String>| async move {
-                serve(&a, VOTE_PAGE)
-            }),
+            get(
+                |State(a): State<Arc<WebAssets>>, UrlPath(_id): UrlPath<String>| async move {
+                    serve(&a, VOTE_PAGE)
+                },
+            ),
         )
         .route(
             "/assets/{file}",
-            get(|State(a): State<Arc<WebAssets>>, UrlPath(file): UrlPath<String>| async move {
-                serve(&a, &file)
-            }),
+            get(
+                |State(a): State<Arc<WebAssets>>, UrlPath(file): UrlPath<String>| async move {
+                    serve(&a, &file)
+                },
+            ),
         )
         .with_state(assets)
 }
@@ -181,7 +208,10 @@ mod tests {
             .get(header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap().to_string())
             .unwrap_or_default();
-        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap().to_vec();
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20)
+            .await
+            .unwrap()
+            .to_vec();
         (status, ct, body)
     }
 
@@ -189,7 +219,14 @@ mod tests {
     async fn pages_and_assets_are_served_with_their_types() {
         let app: Router = router(assets());
         let (s, ct, b) = get(app.clone(), "/elections/e1/vote").await;
-        assert_eq!((s, ct.as_str(), b.as_slice()), (StatusCode::OK, "text/html; charset=utf-8", &b"<p>vote</p>"[..]));
+        assert_eq!(
+            (s, ct.as_str(), b.as_slice()),
+            (
+                StatusCode::OK,
+                "text/html; charset=utf-8",
+                &b"<p>vote</p>"[..]
+            )
+        );
         let (_, _, b) = get(app.clone(), "/elections/e1").await;
         assert_eq!(b, b"<p>election</p>");
         let (s, ct, _) = get(app.clone(), "/assets/psephos_voter_bg.wasm").await;

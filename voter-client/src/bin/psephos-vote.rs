@@ -83,7 +83,11 @@ fn main() -> anyhow::Result<()> {
             audit,
             receipt,
         } => cast(&board, &election, &credential, &choose, audit, receipt),
-        Command::CheckReceipt { receipt, board, mirror } => check_receipt(&receipt, board, &mirror),
+        Command::CheckReceipt {
+            receipt,
+            board,
+            mirror,
+        } => check_receipt(&receipt, board, &mirror),
         Command::AuditCheck { audit, board } => audit_check(&audit, board),
     }
 }
@@ -103,11 +107,18 @@ fn cast(
     let (election, info) = client.election(election_id)?;
     let choices = parse_choices(election.contests(), choose)?;
     election.require_open()?;
-    let ballot = PreparedBallot::new(&election, &credential, &choices, &mut OsRng)?.with_board_url(url);
-    eprintln!("Tracking code: {}  ({})", ballot.short_code(), hex::encode(ballot.tracking_code()));
+    let ballot =
+        PreparedBallot::new(&election, &credential, &choices, &mut OsRng)?.with_board_url(url);
+    eprintln!(
+        "Tracking code: {}  ({})",
+        ballot.short_code(),
+        hex::encode(ballot.tracking_code())
+    );
     if audit {
         let code = ballot.audit()?;
-        eprintln!("Audited: this ballot is spoiled and was not cast. Check it on another device with");
+        eprintln!(
+            "Audited: this ballot is spoiled and was not cast. Check it on another device with"
+        );
         eprintln!("  psephos-vote audit-check <code>");
         println!("{}", code.0);
         return Ok(());
@@ -125,7 +136,8 @@ fn cast(
     receipt.board_url = Some(client.base().to_string());
     let json = receipt.to_json();
     if let Some(path) = receipt_file {
-        std::fs::write(&path, format!("{json}\n")).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(&path, format!("{json}\n"))
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     eprintln!(
         "Your ballot is in the public record: entry {} of {}, tracking code {}.",
@@ -136,7 +148,8 @@ fn cast(
 }
 
 fn check_receipt(path: &PathBuf, board: Option<String>, mirrors: &[String]) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let receipt = Receipt::from_json(&text)?;
     let identity = receipt.board()?;
     receipt.verify(&identity)?;
@@ -148,7 +161,9 @@ fn check_receipt(path: &PathBuf, board: Option<String>, mirrors: &[String]) -> a
         bail!("the receipt names no board URL: pass --board");
     };
     let mut failures = 0;
-    for (role, url) in std::iter::once(("board", &board)).chain(mirrors.iter().map(|m| ("mirror", m))) {
+    for (role, url) in
+        std::iter::once(("board", &board)).chain(mirrors.iter().map(|m| ("mirror", m)))
+    {
         match check_server(&receipt, &identity, url) {
             Ok(Consistency::Consistent { size, cosigners }) => {
                 let cos = if cosigners.is_empty() {
@@ -159,7 +174,10 @@ fn check_receipt(path: &PathBuf, board: Option<String>, mirrors: &[String]) -> a
                 println!("{role} {url}: consistent — its log of {size} entries extends the receipt's{cos}");
             }
             Ok(Consistency::Behind { size }) => {
-                println!("{role} {url}: behind — it has {size} entries, the receipt {}", receipt.size);
+                println!(
+                    "{role} {url}: behind — it has {size} entries, the receipt {}",
+                    receipt.size
+                );
             }
             Err(e) => {
                 failures += 1;
@@ -173,7 +191,11 @@ fn check_receipt(path: &PathBuf, board: Option<String>, mirrors: &[String]) -> a
     Ok(())
 }
 
-fn check_server(receipt: &Receipt, identity: &psephos_voter::election::Board, url: &str) -> psephos_voter::Result<Consistency> {
+fn check_server(
+    receipt: &Receipt,
+    identity: &psephos_voter::election::Board,
+    url: &str,
+) -> psephos_voter::Result<Consistency> {
     let client = BoardClient::new(url)?;
     let info = client.board_info()?;
     if info.key != receipt.board_key {
