@@ -51,6 +51,21 @@ pub struct BenchReport {
     pub p99: Duration,
     /// Entries in the log afterwards.
     pub log_size: u64,
+    /// CPU time (user + system) of this process, board and clients
+    /// together, during the ingest; `None` where `/proc` is missing.
+    pub cpu: Option<Duration>,
+}
+
+/// CPU time of this process so far, from `/proc/self/stat` (Linux).
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields overall, in clock ticks (100 per second).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
 }
 
 impl fmt::Display for BenchReport {
@@ -69,7 +84,19 @@ impl fmt::Display for BenchReport {
             self.p99.as_secs_f64() * 1e3,
             self.log_size,
             self.prepare.as_secs_f64(),
-        )
+        )?;
+        if let Some(cpu) = self.cpu {
+            let per = cpu.as_secs_f64() / self.ballots as f64;
+            write!(
+                f,
+                "; CPU during ingest {:.1} s = {:.2} ms per ballot (board and clients), \
+                 i.e. {:.0} ballots/s if both cores were free",
+                cpu.as_secs_f64(),
+                per * 1e3,
+                2.0 / per
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -114,6 +141,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<BenchReport> {
         .pool_max_idle_per_host(opts.clients)
         .build()?;
     let url = format!("{}/api/v1/elections/bench/posts", board.url);
+    let cpu_before = process_cpu();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..opts.clients {
@@ -145,6 +173,10 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<BenchReport> {
         latencies.extend(t.await??);
     }
     let elapsed = started.elapsed();
+    let cpu = match (cpu_before, process_cpu()) {
+        (Some(a), Some(b)) => b.checked_sub(a),
+        _ => None,
+    };
     latencies.sort_unstable();
     let pct = |p: f64| -> Duration {
         let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
@@ -170,5 +202,6 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<BenchReport> {
         p50,
         p99,
         log_size,
+        cpu,
     })
 }
