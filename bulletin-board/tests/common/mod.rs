@@ -1,3 +1,11 @@
+//! Test support: a failing helper should stop the test loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::zombie_processes
+)]
+
 //! Helpers shared by the integration tests: running the real binary.
 
 #![allow(dead_code)]
