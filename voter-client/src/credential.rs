@@ -2,11 +2,13 @@
 //! (SPEC.md §12). Its public key is the ballot's `author` and is bound into
 //! every ballot proof (SPEC.md §6.3).
 //!
-//! Accepted text: the 32-byte Ed25519 seed as 64 hex digits (surrounding
-//! white space ignored, upper or lower case). The credential authority's
-//! own code format is not defined yet; when it is, it will be accepted too.
+//! Accepted text: the credential code the credential authority prints,
+//! `psephos-cred-1:XXXXX-…` (SPEC.md §12.2, checked by its 40-bit checksum,
+//! read by [`psephos_crypto::credential::decode_credential`]); and, for
+//! tests and scripts, the bare 32-byte Ed25519 seed as 64 hex digits.
 
 use ed25519_dalek::SigningKey;
+use psephos_crypto::credential::decode_credential;
 use zeroize::Zeroizing;
 
 use crate::error::{Result, VoterError};
@@ -29,15 +31,17 @@ impl Credential {
         if text.is_empty() {
             return Err(VoterError::input("Enter your voting credential first."));
         }
-        let compact: Zeroizing<String> = Zeroizing::new(
-            text.chars()
-                .filter(|c| !c.is_whitespace() && *c != '-')
-                .collect(),
-        );
+        let compact: Zeroizing<String> =
+            Zeroizing::new(text.chars().filter(|c| !c.is_whitespace()).collect());
         if compact.len() != 64 || !compact.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(VoterError::input(
-                "This is not a voting credential: it should be 64 characters, the digits 0–9 and letters a–f.",
-            ));
+            return decode_credential(text)
+                .map(Credential::from_key)
+                .map_err(|_| {
+                    VoterError::input(
+                        "This is not a valid voting credential: check that you copied all of it, \
+                     starting with “psephos-cred-1:”. A mistyped character is caught here.",
+                    )
+                });
         }
         let mut seed = Zeroizing::new([0u8; 32]);
         hex::decode_to_slice(compact.to_ascii_lowercase(), seed.as_mut())
@@ -81,6 +85,18 @@ mod tests {
             0xcc, 0xdd, 0xee, 0xff,
         ]);
         assert_eq!(c.public_key(), key.verifying_key().to_bytes());
+    }
+
+    #[test]
+    fn the_credential_authoritys_code_is_accepted_and_a_typo_is_caught() {
+        let key = SigningKey::from_bytes(&[42; 32]);
+        let code = psephos_crypto::credential::encode_credential(&key);
+        let c = Credential::parse(&code).unwrap();
+        assert_eq!(c.public_key(), key.verifying_key().to_bytes());
+        let mut typo = code.to_string();
+        let last = typo.pop().unwrap();
+        typo.push(if last == '0' { '1' } else { '0' });
+        assert!(Credential::parse(&typo).is_err());
     }
 
     #[test]

@@ -104,6 +104,11 @@ impl SetupScan {
         self.chain.next_index()
     }
 
+    /// The manifest, once entry 0 has been read.
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.manifest.as_ref().map(|(m, _)| m)
+    }
+
     /// Whether the `joint_key` entry has been read.
     pub fn done(&self) -> bool {
         self.joint_key.is_some()

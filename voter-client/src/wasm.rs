@@ -30,6 +30,7 @@ fn to_json<T: Serialize>(v: &T) -> Result<String, JsError> {
 }
 
 /// Reads an election's log from entry 0 to its joint key (SPEC-voter §V.1).
+#[derive(Debug)]
 #[wasm_bindgen]
 pub struct ElectionLoader {
     scan: Option<SetupScan>,
@@ -88,6 +89,7 @@ impl ElectionLoader {
 }
 
 /// A checked election.
+#[derive(Debug)]
 #[wasm_bindgen]
 pub struct VoterElection {
     election: Election,
@@ -224,6 +226,7 @@ impl VoterElection {
 }
 
 /// An encrypted, signed ballot waiting for Cast or Audit.
+#[derive(Debug)]
 #[wasm_bindgen]
 pub struct VoterBallot {
     inner: Option<PreparedBallot>,
@@ -354,4 +357,25 @@ pub fn bench_encrypt(rounds: u32) -> Result<f64, JsError> {
         encrypt_ballot(&ctx, &contests, &choices, &mut OsRng).map_err(js)?;
     }
     Ok((js_sys::Date::now() - start) / f64::from(rounds))
+}
+
+/// The manifest (entry 0, checked: canonical line, signature by the board,
+/// this election): `{"title","trustees":[names],"threshold","contests":[{"id","title","options"}]}`.
+#[wasm_bindgen]
+pub fn manifest_summary(board_json: &str, election: &str, line: &str) -> Result<String, JsError> {
+    let info: BoardInfo = parse("the board description", board_json).map_err(js)?;
+    let board = Board::from_info(&info).map_err(js)?;
+    let mut scan = SetupScan::new(election, board);
+    scan.push_lines(line).map_err(js)?;
+    let manifest = scan
+        .manifest()
+        .ok_or_else(|| js("entry 0 is not the manifest"))?;
+    to_json(&serde_json::json!({
+        "title": manifest.title,
+        "trustees": manifest.trustees.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+        "threshold": manifest.threshold,
+        "contests": manifest.contests.iter().map(|c| serde_json::json!({
+            "id": c.id, "title": c.title, "options": c.options,
+        })).collect::<Vec<_>>(),
+    }))
 }

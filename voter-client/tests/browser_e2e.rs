@@ -1,0 +1,403 @@
+#![cfg(not(target_arch = "wasm32"))]
+
+//! The voting page end to end in Debian's headless Chromium, driven over
+//! WebDriver (chromedriver + fantoccini) against a real board with an open
+//! election (`psephos_board::testkit`), serving the built bundle through
+//! `psephos_voter::web::router`: a validation error, enter the credential,
+//! choose, audit once (checked in the page), cast, receipt verified in the
+//! page; then the public page finds the tracking code. Screenshots go to
+//! `target/screenshots/`; timings are printed (BENCHMARKS.md).
+//!
+//! Runs only with `PSEPHOS_BROWSER_TESTS=1` and a built bundle
+//! (`voter-client/ci-browser.sh` does both).
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use psephos_board::testkit::{plurality_contest, SimElection, TestBoard};
+use psephos_crypto::ballot::{Contest, ContestOption};
+use psephos_crypto::credential::encode_credential;
+use psephos_voter::receipt::Receipt;
+use psephos_voter::web::WebAssets;
+use serde_json::json;
+
+fn enabled() -> bool {
+    std::env::var("PSEPHOS_BROWSER_TESTS").as_deref() == Ok("1")
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn browser() -> (Client, Driver) {
+    let port = free_port();
+    let driver = Driver(
+        Command::new(
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into()),
+        )
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (apt-get install chromium-driver)"),
+    );
+    let profile = tempfile_dir("chromium-profile");
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=390,1400", format!("--user-data-dir={}", profile.display())]
+        }
+    });
+    let caps: serde_json::Map<String, serde_json::Value> = caps.as_object().unwrap().clone();
+    let mut last = None;
+    for _ in 0..50 {
+        // chromedriver speaks plain HTTP on loopback: no TLS stack needed.
+        match ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => return (c, driver),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("chromedriver did not start: {last:?}");
+}
+
+fn tempfile_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("psephos-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+async fn shot(c: &Client, name: &str) {
+    let dir = workspace().join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{name}.png")),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+}
+
+async fn wait_visible(c: &Client, id: &str) {
+    for _ in 0..300 {
+        let hidden: serde_json::Value = c
+            .execute(
+                &format!("const e = document.getElementById('{id}'); return !e || e.hidden;"),
+                vec![],
+            )
+            .await
+            .unwrap();
+        if hidden == json!(false) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shot(c, &format!("timeout-{id}")).await;
+    panic!("#{id} never became visible");
+}
+
+async fn text(c: &Client, id: &str) -> String {
+    c.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
+}
+
+async fn ready(c: &Client) -> f64 {
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("body[data-ready='1']"))
+        .await
+        .unwrap();
+    let ms: serde_json::Value = c
+        .execute(
+            "return performance.getEntriesByName('psephos-ready')[0].startTime;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    ms.as_f64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
+    if !enabled() {
+        eprintln!("skipped: set PSEPHOS_BROWSER_TESTS=1 (voter-client/ci-browser.sh)");
+        return;
+    }
+    let dist = std::env::var("PSEPHOS_WEB_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace().join("voter-client/web/dist"));
+    let assets =
+        WebAssets::from_dir(&dist).expect("build the bundle first: voter-client/build-web.sh");
+    let bundle = hex::encode(assets.bundle_sha256());
+
+    // A board with an open election whose voting_opened entry names this bundle.
+    let board = TestBoard::sqlite().await.unwrap();
+    let client = board.client();
+    let budget = Contest {
+        id: "budget".into(),
+        title: "Budget".into(),
+        options: ["Parks", "Roads", "Schools"]
+            .iter()
+            .map(|o| ContestOption {
+                id: o.to_lowercase(),
+                label: (*o).into(),
+            })
+            .collect(),
+        min_selections: 0,
+        max_selections: 10,
+        max_per_option: 5,
+    };
+    let mut sim = SimElection::with_contests(
+        "town-2026",
+        3,
+        2,
+        vec![plurality_contest("mayor", 5), budget],
+        2,
+    );
+    sim.create(&client).await.unwrap();
+    sim.ceremony(&client).await.unwrap();
+    client
+        .post_ok(&sim.id, &sim.credential_list().unwrap())
+        .await
+        .unwrap();
+    client
+        .admin(&sim.id, "open", json!({ "bundle_sha256": bundle }))
+        .await
+        .unwrap()
+        .unwrap();
+
+    // The board's API and the pages on one origin, as the board serves them.
+    let app =
+        psephos_board::api::app(board.board.clone()).merge(psephos_voter::web::router(assets));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let (c, _driver) = browser().await;
+    c.goto(&format!("{base}/elections/town-2026/vote"))
+        .await
+        .unwrap();
+    let ready_ms = ready(&c).await;
+    assert_eq!(text(&c, "title").await, "Election town-2026");
+    assert_eq!(text(&c, "bundle-log").await, bundle);
+
+    // Validation before encryption: no credential, then no choice.
+    c.find(Locator::Id("encrypt"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text(&c, "credential-error")
+        .await
+        .contains("Enter your voting credential"));
+    let code = encode_credential(&sim.voters[0]).to_string();
+    c.find(Locator::Id("credential"))
+        .await
+        .unwrap()
+        .send_keys(&code)
+        .await
+        .unwrap();
+    c.find(Locator::Id("c1-o0"))
+        .await
+        .unwrap()
+        .send_keys("7")
+        .await
+        .unwrap();
+    c.find(Locator::Id("encrypt"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_visible(&c, "choice-errors").await;
+    let errors = text(&c, "choice-errors").await;
+    assert!(
+        errors
+            .contains("In “Contest mayor”, choose exactly 1 option; you have not chosen any yet."),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("“Parks” can get at most 5 points, not 7"),
+        "{errors}"
+    );
+    shot(&c, "vote-1-validation").await;
+
+    // Valid choices (keyboard: space on the radio), encrypt.
+    c.find(Locator::Id("c0-o2"))
+        .await
+        .unwrap()
+        .send_keys(" ")
+        .await
+        .unwrap();
+    let parks = c.find(Locator::Id("c1-o0")).await.unwrap();
+    parks.clear().await.unwrap();
+    parks.send_keys("3").await.unwrap();
+    c.find(Locator::Id("encrypt"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_visible(&c, "step-decide").await;
+    let first_code = text(&c, "short-code").await;
+    assert_eq!(first_code.len(), 19, "{first_code}");
+    let encrypt_ms: f64 = c
+        .execute("return Number(document.body.dataset.encryptMs);", vec![])
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    shot(&c, "vote-2-tracking-code").await;
+
+    // Audit once: checked in the page, then a fresh encryption.
+    c.find(Locator::Id("audit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_visible(&c, "step-audit").await;
+    let verdict = text(&c, "audit-result").await;
+    assert!(verdict.starts_with("The audit passed"), "{verdict}");
+    let report = text(&c, "audit-report").await;
+    assert!(
+        report.contains("Contest mayor: Option 2") && report.contains("Budget: Parks: 3"),
+        "{report}"
+    );
+    let second_code = text(&c, "short-code").await;
+    assert_ne!(first_code, second_code);
+    let audit_code: String = c
+        .find(Locator::Id("audit-code"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(audit_code.starts_with("psephos-audit-v1:"));
+    shot(&c, "vote-3-audit").await;
+
+    // Cast; the page checks the receipt.
+    c.find(Locator::Id("cast"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_visible(&c, "step-done").await;
+    assert_eq!(
+        text(&c, "h-done").await,
+        "Your ballot is in the public record"
+    );
+    assert_eq!(text(&c, "done-code").await, second_code);
+    let receipt: String = c
+        .find(Locator::Id("receipt"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    let receipt = Receipt::from_json(&receipt).unwrap();
+    receipt.verify(&receipt.board().unwrap()).unwrap();
+    assert_eq!(receipt.short_code, second_code);
+    shot(&c, "vote-4-receipt").await;
+
+    // In-page timing of encrypt + prove alone (WASM, this browser).
+    let bench: serde_json::Value = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             import('/assets/psephos_voter.js').then((m) => done(m.bench_encrypt(50)));",
+            vec![],
+        )
+        .await
+        .unwrap();
+
+    // The public page: finds the ballot, shows the checkpoint.
+    c.goto(&format!("{base}/elections/town-2026"))
+        .await
+        .unwrap();
+    ready(&c).await;
+    c.find(Locator::Id("search"))
+        .await
+        .unwrap()
+        .send_keys(&second_code)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#search-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if text(&c, "search-result").await.starts_with("Found") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let found = text(&c, "search-result").await;
+    assert!(
+        found.contains(&format!("entry {}", receipt.index)),
+        "{found}"
+    );
+    c.find(Locator::Id("audit-code"))
+        .await
+        .unwrap()
+        .send_keys(&audit_code)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#audit-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_visible(&c, "audit-report").await;
+    assert!(text(&c, "audit-result")
+        .await
+        .starts_with("The audit passed"));
+    shot(&c, "election-page").await;
+
+    let console_errors: serde_json::Value = c
+        .execute("return document.querySelectorAll('.bad').length;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(console_errors, json!(0));
+
+    let wasm_bytes = std::fs::read(dist.join("psephos_voter_bg.wasm"))
+        .unwrap()
+        .len();
+    println!("FIGURES page_ready_ms={ready_ms:.0} encrypt_in_page_ms={encrypt_ms:.1} bench_encrypt_ms={} wasm_bytes={wasm_bytes}", bench);
+    c.close().await.unwrap();
+    board.finish().await;
+}

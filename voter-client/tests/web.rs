@@ -1,0 +1,81 @@
+//! The WebAssembly build in headless Chromium (wasm-bindgen-test): the
+//! same ballot, audit and receipt checks as natively, with the browser's
+//! randomness (SPEC-voter §V.2–§V.4). Run by `voter-client/ci-browser.sh`.
+
+#![cfg(target_arch = "wasm32")]
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{FakeBoard, ID};
+use psephos_crypto::ballot::{verify_ballot, BallotContext};
+use psephos_crypto::record::{Body, Payload, Post};
+use psephos_voter::cast::{check_audit_code, PreparedBallot};
+use psephos_voter::credential::Credential;
+use psephos_voter::receipt::Receipt;
+use rand_core::OsRng;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn credential() -> Credential {
+    Credential::from_key(ed25519_dalek::SigningKey::generate(&mut OsRng))
+}
+
+#[wasm_bindgen_test]
+fn ballot_made_in_the_browser_verifies_and_its_audit_passes() {
+    let board = FakeBoard::new();
+    let e = board.election();
+    let cred = credential();
+    let choices = [vec![0, 1, 0, 0, 0], vec![5, 5, 0]];
+    let ballot = PreparedBallot::new(&e, &cred, &choices, &mut OsRng).unwrap();
+    let post: Post = serde_json::from_str(&ballot.post_json().unwrap()).unwrap();
+    let Body {
+        payload: Payload::Ballot(enc),
+        ..
+    } = post.open().unwrap()
+    else {
+        panic!("not a ballot");
+    };
+    let author = cred.public_key();
+    let ctx = BallotContext {
+        fingerprint: &e.fingerprint,
+        pk: &e.pk,
+        credential: &author,
+    };
+    verify_ballot(&ctx, e.contests(), &enc).unwrap();
+    let report = check_audit_code(&e, &ballot.audit().unwrap().0).unwrap();
+    assert!(report.to_text().contains("Mayor: BEN"));
+}
+
+#[wasm_bindgen_test]
+fn receipt_is_checked_in_the_browser() {
+    let mut board = FakeBoard::new();
+    let e = board.election();
+    let ballot = PreparedBallot::new(
+        &e,
+        &credential(),
+        &[vec![1, 0, 0, 0, 0], vec![0, 0, 0]],
+        &mut OsRng,
+    )
+    .unwrap();
+    let answer = board.receive(&ballot.post_json().unwrap());
+    let line = board.lines[answer.index as usize].clone();
+    Receipt::accept(
+        &e.board,
+        &board.info.key,
+        ID,
+        ballot.body_text(),
+        &answer,
+        &line,
+    )
+    .unwrap();
+}
+
+#[wasm_bindgen_test]
+fn encrypt_and_prove_a_five_option_vote_for_one_contest() {
+    let ms = psephos_voter::wasm::bench_encrypt(20).unwrap();
+    console_log!("encrypt + prove, 5 options, vote for 1: {ms:.2} ms");
+    assert!(ms > 0.0);
+}
