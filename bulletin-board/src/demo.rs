@@ -153,13 +153,19 @@ async fn start_board(config: &Config, listen: SocketAddr) -> Result<Served> {
 struct Out {
     start: Instant,
     step: u32,
+    /// Show the process's peak memory at each step (`--bench`).
+    memory: bool,
 }
 
 impl Out {
     fn step(&mut self, what: &str) {
         self.step += 1;
+        let memory = match (self.memory, peak_rss_mib()) {
+            (true, Some(mib)) => format!("  (peak RSS so far {mib:.0} MiB)"),
+            _ => String::new(),
+        };
         println!(
-            "\n[{:>6.1}s] {}. {what}",
+            "\n[{:>6.1}s] {}. {what}{memory}",
             self.start.elapsed().as_secs_f64(),
             self.step
         );
@@ -235,6 +241,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let mut out = Out {
         start: Instant::now(),
         step: 0,
+        memory: args.bench,
     };
     println!(
         "Psephos demo: one election, {} voters, {} trustees (threshold {}), over HTTP on loopback",
