@@ -560,7 +560,7 @@ impl DemoContext {
         voters.cast_all(&second, &bar, &mut stats)?;
         bar.finish_and_clear();
         out.say(&format!(
-            "{casts} ballots cast ({} voters, {} of them revoted); every receipt's tracking code matches, {} receipts checked in full (signed checkpoint, inclusion proof, entry bytes)",
+            "{casts} ballots cast ({} voters, {} of them revoted); every receipt's tracking code matches; receipts checked in full (signed checkpoint, inclusion proof, entry bytes): {}",
             args.voters,
             revoters.len(),
             stats.receipts_checked
