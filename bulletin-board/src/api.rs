@@ -402,7 +402,7 @@ async fn submit_post(
             Job::Post {
                 election: id,
                 post,
-                body,
+                body: Box::new(body),
                 check: crate::election::Check::Full,
                 reply,
             },

@@ -65,16 +65,13 @@ pub enum AdminAction {
 pub(crate) type Reply = oneshot::Sender<Result<Receipt>>;
 
 /// Work for the appender.
-// Jobs pass one at a time through a bounded channel; boxing the large
-// variant would add an allocation per ballot for no memory saving.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Job {
     /// A checked post from an author.
     Post {
         election: String,
         post: Post,
-        body: Body,
+        body: Box<Body>,
         check: Check,
         reply: Reply,
     },
@@ -437,7 +434,7 @@ async fn stage(
                     AdminAction::Close => el.close_voting(),
                 };
                 match payload.and_then(|p| sign_board(board, id, p)) {
-                    Ok((post, body)) => (post, body, Check::Replay, reply),
+                    Ok((post, body)) => (post, Box::new(body), Check::Replay, reply),
                     Err(e) => {
                         outcomes.push((reply, Err(e)));
                         continue;

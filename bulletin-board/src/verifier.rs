@@ -145,7 +145,7 @@ fn verify_batch(batch: Vec<Pending>) -> Vec<Job> {
             None => jobs.push(Job::Post {
                 election: o.pending.election,
                 post: o.pending.post,
-                body: o.body,
+                body: Box::new(o.body),
                 check: Check::PreVerified,
                 reply: o.pending.reply,
             }),

@@ -1,6 +1,8 @@
 //! HTTP-level tests of the bulletin board (SPEC.md §10), each run on SQLite
 //! and on PostgreSQL (skipped without a server unless
 //! `PSEPHOS_REQUIRE_POSTGRES=1`).
+
+// Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ed25519_dalek::SigningKey;

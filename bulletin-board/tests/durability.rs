@@ -1,6 +1,8 @@
 //! The board's promises under failure (SPEC.md §10.8): a receipt given is
 //! a ballot kept across `kill -9`, and several board processes on one
 //! PostgreSQL database keep one gap-free chain.
+
+// Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

@@ -1,14 +1,8 @@
-//! Test support: a failing helper should stop the test loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::zombie_processes
-)]
-
 //! Helpers shared by the integration tests: running the real binary.
 
 #![allow(dead_code)]
+// Test support: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -46,7 +40,9 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Start `psephos-board serve` and wait until `/healthz` answers.
+/// Start `psephos-board serve` and wait until `/healthz` answers. The
+/// caller owns the child and waits on it.
+#[allow(clippy::zombie_processes)]
 pub async fn serve(data_dir: &Path, database_url: Option<&str>, port: u16) -> Child {
     let mut cmd = Command::new(binary());
     cmd.args(["serve", "--rate-limit", "0", "--data-dir"])
