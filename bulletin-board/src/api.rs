@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -18,18 +19,39 @@ use axum::{Json, Router};
 use psephos_crypto::record::{Manifest, Post};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, RwLock};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::appender::{AdminAction, Job, Receipt};
 use crate::board::Board;
-use crate::election::validate_manifest;
+use crate::election::{validate_manifest, Election};
 use crate::error::{BoardError, Result};
+use crate::store::Store;
 use crate::verifier::{record_error, Pending};
 
 type AppState = Arc<Board>;
+
+/// What the read endpoints need: the database, and an election's state
+/// brought up to the committed head. The board and its mirrors (SPEC.md
+/// §10.9) both implement it, so a mirror serves exactly the board's read API.
+pub trait ReadLog: Send + Sync + 'static {
+    /// The database holding the log.
+    fn store(&self) -> &Store;
+    /// The election's state, up to the committed head.
+    fn fresh(&self, id: &str) -> impl Future<Output = Result<Arc<RwLock<Election>>>> + Send;
+}
+
+impl ReadLog for Board {
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn fresh(&self, id: &str) -> impl Future<Output = Result<Arc<RwLock<Election>>>> + Send {
+        Board::fresh(self, id)
+    }
+}
 
 /// The whole API with its layers.
 pub fn app(board: Arc<Board>) -> Router {
@@ -38,7 +60,8 @@ pub fn app(board: Arc<Board>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/board", get(board_info))
         .merge(elections_router())
-        .merge(log_router())
+        .merge(read_router::<Board>())
+        .merge(crate::mirror::board_router())
         .merge(posts_router())
         .merge(admin_router())
         .fallback(|| async {
@@ -56,25 +79,24 @@ pub fn app(board: Arc<Board>) -> Router {
 }
 
 fn elections_router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/elections",
-            get(list_elections).post(create_election),
-        )
-        .route("/api/v1/elections/{id}", get(election_status))
+    Router::new().route("/api/v1/elections", post(create_election))
 }
 
-fn log_router() -> Router<AppState> {
+/// The read-only endpoints (SPEC.md §10.1): elections, entries, checkpoint,
+/// proofs. A board and a mirror serve the same ones.
+pub fn read_router<S: ReadLog>() -> Router<Arc<S>> {
     Router::new()
-        .route("/api/v1/elections/{id}/entries", get(entries))
-        .route("/api/v1/elections/{id}/checkpoint", get(checkpoint))
+        .route("/api/v1/elections", get(list_elections::<S>))
+        .route("/api/v1/elections/{id}", get(election_status::<S>))
+        .route("/api/v1/elections/{id}/entries", get(entries::<S>))
+        .route("/api/v1/elections/{id}/checkpoint", get(checkpoint::<S>))
         .route(
             "/api/v1/elections/{id}/proof/inclusion",
-            get(inclusion_proof),
+            get(inclusion_proof::<S>),
         )
         .route(
             "/api/v1/elections/{id}/proof/consistency",
-            get(consistency_proof),
+            get(consistency_proof::<S>),
         )
 }
 
@@ -98,7 +120,7 @@ pub fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-fn check_id(id: &str) -> Result<()> {
+pub(crate) fn check_id(id: &str) -> Result<()> {
     if valid_id(id) {
         Ok(())
     } else {
@@ -137,8 +159,10 @@ async fn board_info(State(board): State<AppState>) -> Json<serde_json::Value> {
     }))
 }
 
-async fn list_elections(State(board): State<AppState>) -> Result<Json<serde_json::Value>> {
-    let rows = board.store.list_elections().await?;
+async fn list_elections<S: ReadLog>(
+    State(board): State<Arc<S>>,
+) -> Result<Json<serde_json::Value>> {
+    let rows = board.store().list_elections().await?;
     Ok(Json(json!(rows
         .iter()
         .map(|r| json!({"id": r.id, "title": r.title, "state": r.state, "size": r.size}))
@@ -179,14 +203,14 @@ async fn create_election(
         .into_response())
 }
 
-async fn election_status(
-    State(board): State<AppState>,
+async fn election_status<S: ReadLog>(
+    State(board): State<Arc<S>>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>> {
     check_id(&id)?;
     let arc = board.fresh(&id).await?;
     let checkpoint = board
-        .store
+        .store()
         .latest_checkpoint(&id)
         .await?
         .map(|(_, n)| n)
@@ -213,14 +237,14 @@ fn query_u64(q: &HashMap<String, String>, name: &str) -> Result<Option<u64>> {
 /// Entries per page at most.
 pub const MAX_PAGE: u64 = 10_000;
 
-async fn entries(
-    State(board): State<AppState>,
+async fn entries<S: ReadLog>(
+    State(board): State<Arc<S>>,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response> {
     check_id(&id)?;
     let head = board
-        .store
+        .store()
         .head(&id)
         .await?
         .ok_or_else(|| BoardError::no_election(&id))?;
@@ -236,7 +260,7 @@ async fn entries(
         ));
     }
     let end = end.min(start.saturating_add(MAX_PAGE));
-    let lines = board.store.lines(&id, start, end).await?;
+    let lines = board.store().lines(&id, start, end).await?;
     let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
     for l in &lines {
         out.push_str(l);
@@ -254,18 +278,21 @@ async fn entries(
     Ok(resp)
 }
 
-async fn checkpoint(State(board): State<AppState>, Path(id): Path<String>) -> Result<Response> {
+async fn checkpoint<S: ReadLog>(
+    State(board): State<Arc<S>>,
+    Path(id): Path<String>,
+) -> Result<Response> {
     check_id(&id)?;
     let (_, note) = board
-        .store
+        .store()
         .latest_checkpoint(&id)
         .await?
         .ok_or_else(|| BoardError::no_election(&id))?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
 }
 
-async fn inclusion_proof(
-    State(board): State<AppState>,
+async fn inclusion_proof<S: ReadLog>(
+    State(board): State<Arc<S>>,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>> {
@@ -276,7 +303,7 @@ async fn inclusion_proof(
         (None, Some(leaf)) => {
             let leaf = leaf.to_ascii_lowercase();
             board
-                .store
+                .store()
                 .index_of_leaf(&id, &leaf)
                 .await?
                 .ok_or_else(|| {
@@ -314,8 +341,8 @@ async fn inclusion_proof(
     })))
 }
 
-async fn consistency_proof(
-    State(board): State<AppState>,
+async fn consistency_proof<S: ReadLog>(
+    State(board): State<Arc<S>>,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>> {

@@ -306,56 +306,66 @@ impl Board {
 
     /// Rebuild an election from its log.
     pub(crate) async fn replay(&self, id: &str) -> Result<Election> {
-        let page = 5_000u64;
-        let first = self.store.page(id, 0, 1, None).await?;
-        let Some((_, _, line0)) = first.into_iter().next() else {
-            return Err(BoardError::no_election(id));
-        };
-        let entry = Entry::from_line(&line0).map_err(corrupt)?;
-        let body = entry.open().map_err(corrupt)?;
-        let Payload::Manifest(manifest) = body.payload else {
-            return Err(BoardError::Internal(format!(
-                "{id}: entry 0 is not a manifest"
-            )));
-        };
-        let mut el = Election::new(id.to_owned(), manifest, leaf_hash(line0.as_bytes()));
-        loop {
-            let rows = self.store.page(id, el.size, el.size + page, None).await?;
-            if rows.is_empty() {
-                break;
-            }
-            let rows: Vec<(String, String)> = rows.into_iter().map(|(_, k, l)| (k, l)).collect();
-            catch_up(&mut el, &rows)?;
-        }
-        self.ensure_tally(&mut el).await?;
-        Ok(el)
+        replay_from(&self.store, id).await
     }
 
-    /// Compute the encrypted tally once voting has closed (SPEC.md §10.5):
-    /// the sum over the last ballot of each credential, times its weight.
+    /// Compute the encrypted tally once voting has closed (SPEC.md §10.5).
     pub(crate) async fn ensure_tally(&self, el: &mut Election) -> Result<()> {
-        if el.phase < Phase::Closed || el.tally.is_some() {
-            return Ok(());
-        }
-        let mut sums = vec![CiphertextSum::default(); el.tally_len()];
-        let page = 5_000u64;
-        let mut start = 0u64;
-        while start < el.size {
-            let rows = self
-                .store
-                .page(&el.id, start, start + page, Some("ballot"))
-                .await?;
-            for (index, _, line) in &rows {
-                let entry = Entry::from_line(line).map_err(corrupt)?;
-                let ballot: LiteBallot =
-                    serde_json::from_str(entry.body.get()).map_err(|e| corrupt_json(&e))?;
-                el.tally_ballot(&mut sums, *index, &ballot);
-            }
-            start += page;
-        }
-        el.tally = Some(Arc::new(sums.iter().map(CiphertextSum::finish).collect()));
-        Ok(())
+        ensure_tally_from(&self.store, el).await
     }
+}
+
+/// Rebuild an election from the log in `store` (a board's or a mirror's).
+pub(crate) async fn replay_from(store: &Store, id: &str) -> Result<Election> {
+    let page = 5_000u64;
+    let first = store.page(id, 0, 1, None).await?;
+    let Some((_, _, line0)) = first.into_iter().next() else {
+        return Err(BoardError::no_election(id));
+    };
+    let entry = Entry::from_line(&line0).map_err(corrupt)?;
+    let body = entry.open().map_err(corrupt)?;
+    let Payload::Manifest(manifest) = body.payload else {
+        return Err(BoardError::Internal(format!(
+            "{id}: entry 0 is not a manifest"
+        )));
+    };
+    let mut el = Election::new(id.to_owned(), manifest, leaf_hash(line0.as_bytes()));
+    loop {
+        let rows = store.page(id, el.size, el.size + page, None).await?;
+        if rows.is_empty() {
+            break;
+        }
+        let rows: Vec<(String, String)> = rows.into_iter().map(|(_, k, l)| (k, l)).collect();
+        catch_up(&mut el, &rows)?;
+    }
+    ensure_tally_from(store, &mut el).await?;
+    Ok(el)
+}
+
+/// Compute the encrypted tally once voting has closed (SPEC.md §10.5):
+/// the sum over the last ballot of each credential, times its weight, read
+/// from the log in `store`.
+pub(crate) async fn ensure_tally_from(store: &Store, el: &mut Election) -> Result<()> {
+    if el.phase < Phase::Closed || el.tally.is_some() {
+        return Ok(());
+    }
+    let mut sums = vec![CiphertextSum::default(); el.tally_len()];
+    let page = 5_000u64;
+    let mut start = 0u64;
+    while start < el.size {
+        let rows = store
+            .page(&el.id, start, start + page, Some("ballot"))
+            .await?;
+        for (index, _, line) in &rows {
+            let entry = Entry::from_line(line).map_err(corrupt)?;
+            let ballot: LiteBallot =
+                serde_json::from_str(entry.body.get()).map_err(|e| corrupt_json(&e))?;
+            el.tally_ballot(&mut sums, *index, &ballot);
+        }
+        start += page;
+    }
+    el.tally = Some(Arc::new(sums.iter().map(CiphertextSum::finish).collect()));
+    Ok(())
 }
 
 fn corrupt(e: psephos_crypto::record::RecordError) -> BoardError {

@@ -12,6 +12,7 @@
 //! | [`appender`] — group commit, receipts | §10.2, §10.8 |
 //! | [`store`] — SQLite / PostgreSQL storage | §10.8 |
 //! | [`board`] — configuration, keys, cache | §10.1, §10.8 |
+//! | [`mirror`] — `psephos-board mirror`: replication, cosigning, equivocation evidence | §10.9 |
 //! | [`testkit`] — a whole election driven over HTTP, for tests | — |
 
 pub mod api;
@@ -19,6 +20,7 @@ pub mod appender;
 pub mod board;
 pub mod election;
 pub mod error;
+pub mod mirror;
 pub mod store;
 pub mod verifier;
 

@@ -4,7 +4,11 @@
 //! * `serve --data-dir D --listen ADDR` — the HTTP API;
 //! * `export --data-dir D --election ID [--out FILE]` — the JSON Lines record;
 //! * `bench` — the ingest benchmark (BENCHMARKS.md);
-//! * `demo` — a whole election on loopback, every role included (`demo.rs`).
+//! * `demo` — a whole election on loopback, every role included (`demo.rs`);
+//! * `mirror --upstream URL` — follow, check, serve and cosign a board's
+//!   logs (SPEC.md §10.9); exit status 3 on equivocation and 4 on an
+//!   invalid entry with `--once`;
+//! * `add-mirror --data-dir D --vkey VKEY` — accept a mirror's cosignatures.
 //!
 //! `DATABASE_URL=postgres://…` selects PostgreSQL instead of the data
 //! directory's SQLite file.
@@ -16,6 +20,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use psephos_board::mirror::{self, Mirror, MirrorConfig};
 use psephos_board::store::Store;
 use psephos_board::{Board, Config, Limits};
 
@@ -71,6 +76,48 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Follow a board: replicate and check its logs, serve them read-only,
+    /// cosign its checkpoints, and raise the alarm on equivocation.
+    Mirror {
+        /// The board's URL.
+        #[arg(long)]
+        upstream: String,
+        /// Holds the mirror key (and the SQLite database unless DATABASE_URL is set).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// The mirror's key file (default <data-dir>/mirror.key; made on first run).
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Key name of a new mirror key (default "psephos-mirror").
+        #[arg(long)]
+        name: Option<String>,
+        /// Pin the board's key (its vkey); by default the first run trusts the upstream's.
+        #[arg(long)]
+        board_key: Option<String>,
+        /// Serve the read API here.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// One pass, then exit (status 3: equivocation, 4: invalid entry).
+        #[arg(long)]
+        once: bool,
+        /// Seconds between passes.
+        #[arg(long, default_value_t = 5)]
+        interval_secs: u64,
+        /// Print the mirror's cosignature vkey (making the key if needed) and exit.
+        #[arg(long)]
+        show_key: bool,
+    },
+    /// Register a mirror, whose cosignatures the board then accepts and publishes.
+    AddMirror {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The mirror's cosignature vkey (`psephos-board mirror --show-key`).
+        #[arg(long)]
+        vkey: String,
+        /// Where the mirror serves the read API (listed at /api/v1/mirrors).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Ingest benchmark: a simulated ceremony, then N ballots over HTTP.
     Bench {
         /// Number of ballots.
@@ -116,6 +163,54 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down: draining requests");
+}
+
+/// `psephos-board mirror`: returns the exit status (0, or an alarm's).
+async fn run_mirror(
+    config: MirrorConfig,
+    listen: Option<SocketAddr>,
+    once: bool,
+) -> anyhow::Result<i32> {
+    let mut mirror = Mirror::open(config).await?;
+    tracing::info!(vkey = %mirror.vkey(), board = %mirror.board_vkey(), "mirror");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = match listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            tracing::info!(listen = %addr, "serving the mirror's read API");
+            let app = mirror.app();
+            let mut rx = stop_rx.clone();
+            Some(tokio::spawn(async move {
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                })
+                .await
+            }))
+        }
+        None => None,
+    };
+    let alarm = if once {
+        mirror.pass().await?.alarm
+    } else {
+        let alarm = mirror.follow(shutdown_signal()).await;
+        if alarm.is_some() && server.is_some() {
+            tracing::error!("halted: serving the log and the evidence until stopped");
+            shutdown_signal().await;
+        }
+        alarm
+    };
+    let _ = stop_tx.send(true);
+    if let Some(server) = server {
+        server.await??;
+    }
+    mirror.close().await;
+    Ok(alarm.map_or(0, |a| a.exit_code()))
 }
 
 #[tokio::main]
@@ -188,6 +283,49 @@ async fn main() -> anyhow::Result<()> {
             }
             w.flush()?;
             store.close().await;
+        }
+        Command::Mirror {
+            upstream,
+            data_dir,
+            key,
+            name,
+            board_key,
+            listen,
+            once,
+            interval_secs,
+            show_key,
+        } => {
+            let mut config = MirrorConfig::new(&upstream, PathBuf::new());
+            config.data_dir = data_dir;
+            config.database_url = database_url();
+            config.key_file = key;
+            config.name = name;
+            config.board_key = board_key;
+            config.interval = Duration::from_secs(interval_secs.max(1));
+            if show_key {
+                let path = match (&config.key_file, &config.data_dir) {
+                    (Some(k), _) => k.clone(),
+                    (None, Some(d)) => d.join(mirror::KEY_FILE),
+                    (None, None) => anyhow::bail!("give --data-dir or --key"),
+                };
+                let cosigner = mirror::load_or_create_key(&path, config.name.as_deref())?;
+                println!("{}", cosigner.verifier().to_vkey());
+                return Ok(());
+            }
+            let code = run_mirror(config, listen, once).await?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+        }
+        Command::AddMirror {
+            data_dir,
+            vkey,
+            url,
+        } => {
+            let store = Store::open(&data_dir, database_url().as_deref()).await?;
+            let added = mirror::add_mirror(&store, &vkey, url.as_deref()).await?;
+            store.close().await;
+            println!("registered mirror {} ({})", added.name, added.vkey);
         }
         Command::Bench {
             ballots,

@@ -1,0 +1,350 @@
+//! HTTP for mirrors (SPEC.md §10.9.1, §10.9.3).
+//!
+//! * [`app`]: the mirror's server — the board's read endpoints
+//!   ([`crate::api::read_router`] over [`MirrorReader`]), its identity at
+//!   `GET /api/v1/board`, and its evidence at
+//!   `GET /api/v1/elections/{id}/equivocation`. Nothing is writable.
+//! * [`board_router`]: what a board adds for its mirrors —
+//!   `POST /api/v1/elections/{id}/cosignatures` and `GET /api/v1/mirrors`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use psephos_crypto::log::checkpoint::{
+    open_checkpoint, verify_cosignatures, CosignatureVerifier, MAX_NOTE_BYTES, MAX_SIGNATURES,
+};
+use serde_json::{json, Value};
+use tokio::sync::RwLock;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use super::store as mstore;
+use crate::api::{check_id, read_router, RateLimiter, ReadLog};
+use crate::board::{catch_up, ensure_tally_from, replay_from, Board, Limits};
+use crate::election::Election;
+use crate::error::{BoardError, Result};
+use crate::store::Store;
+
+/// Who a mirror is and whom it follows (`GET /api/v1/board` on a mirror).
+#[derive(Debug, Clone)]
+pub struct MirrorInfo {
+    /// The board's origin.
+    pub board_origin: String,
+    /// The board's vkey.
+    pub board_vkey: String,
+    /// The board's Ed25519 key, hex.
+    pub board_public_key: String,
+    /// The mirror's key name.
+    pub name: String,
+    /// The mirror's cosignature vkey.
+    pub vkey: String,
+    /// The upstream URL.
+    pub upstream: String,
+}
+
+/// The mirror's read side: its database and a cache of election states
+/// rebuilt from it, caught up with what the follower commits (as a second
+/// board process would be, SPEC.md §10.8).
+#[derive(Debug)]
+pub struct MirrorReader {
+    store: Store,
+    info: MirrorInfo,
+    limits: Limits,
+    rate: RateLimiter,
+    cache: Mutex<HashMap<String, Arc<RwLock<Election>>>>,
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl MirrorReader {
+    /// A read side over `store`.
+    pub fn new(store: Store, info: MirrorInfo, limits: Limits) -> Self {
+        MirrorReader {
+            store,
+            info,
+            rate: RateLimiter::new(limits.rate_per_sec, limits.rate_burst),
+            limits,
+            cache: Mutex::new(HashMap::new()),
+            loading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn cached(&self, id: &str) -> Option<Arc<RwLock<Election>>> {
+        self.cache.lock().ok().and_then(|c| c.get(id).cloned())
+    }
+
+    async fn election(&self, id: &str) -> Result<Arc<RwLock<Election>>> {
+        if let Some(e) = self.cached(id) {
+            return Ok(e);
+        }
+        let _guard = self.loading.lock().await;
+        if let Some(e) = self.cached(id) {
+            return Ok(e);
+        }
+        let arc = Arc::new(RwLock::new(replay_from(&self.store, id).await?));
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(id.to_owned(), arc.clone());
+        }
+        Ok(arc)
+    }
+
+    async fn fresh_election(&self, id: &str) -> Result<Arc<RwLock<Election>>> {
+        let arc = self.election(id).await?;
+        let db = self
+            .store
+            .head(id)
+            .await?
+            .ok_or_else(|| BoardError::no_election(id))?;
+        if arc.read().await.size < db.size {
+            let mut el = arc.write().await;
+            if el.size < db.size {
+                let rows = self.store.page(id, el.size, db.size, None).await?;
+                let rows: Vec<(String, String)> =
+                    rows.into_iter().map(|(_, k, l)| (k, l)).collect();
+                catch_up(&mut el, &rows)?;
+                ensure_tally_from(&self.store, &mut el).await?;
+            }
+        }
+        Ok(arc)
+    }
+}
+
+impl ReadLog for MirrorReader {
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn fresh(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<Arc<RwLock<Election>>>> + Send {
+        self.fresh_election(id)
+    }
+}
+
+type MirrorState = Arc<MirrorReader>;
+
+/// The mirror's API with its layers (SPEC.md §10.9.1).
+pub fn app(reader: Arc<MirrorReader>) -> Router {
+    let limits = reader.limits.clone();
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/board", get(mirror_info))
+        .route("/api/v1/elections/{id}/equivocation", get(equivocation))
+        .merge(read_router::<MirrorReader>())
+        .fallback(|| async {
+            BoardError::not_found("not_found", "no such endpoint (a mirror is read-only)")
+                .into_response()
+        })
+        .layer(middleware::from_fn_with_state(reader.clone(), rate_limit))
+        .layer(DefaultBodyLimit::max(64 << 10))
+        .layer(RequestBodyLimitLayer::new(64 << 10))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(reader)
+}
+
+async fn rate_limit(State(reader): State<MirrorState>, req: Request, next: Next) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = ip {
+        if !reader.rate.allow(ip) {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                Json(json!({"error": "rate_limited", "message": "too many requests from this address; slow down"})),
+            )
+                .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn alarm_value(row: &mstore::AlarmRow) -> Value {
+    json!({
+        "election": row.election,
+        "kind": row.kind,
+        "detected": row.detected,
+        "evidence": serde_json::from_str::<Value>(&row.evidence).unwrap_or(Value::Null),
+    })
+}
+
+/// `GET /api/v1/board` on a mirror: the board's identity (as the board
+/// serves it) and the mirror's.
+async fn mirror_info(State(reader): State<MirrorState>) -> Result<Json<Value>> {
+    let alarms = mstore::alarms(&reader.store).await?;
+    let info = &reader.info;
+    Ok(Json(json!({
+        "origin": info.board_origin,
+        "key": info.board_vkey,
+        "public_key": info.board_public_key,
+        "mirror": {
+            "name": info.name,
+            "key": info.vkey,
+            "upstream": info.upstream,
+            "halted": !alarms.is_empty(),
+            "alarms": alarms.iter().map(alarm_value).collect::<Vec<_>>(),
+        },
+    })))
+}
+
+/// `GET /api/v1/elections/{id}/equivocation`: the equivocation evidence
+/// about this election, oldest first (an empty list if there is none).
+async fn equivocation(
+    State(reader): State<MirrorState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    check_id(&id)?;
+    let evidence: Vec<Value> = mstore::alarms(&reader.store)
+        .await?
+        .iter()
+        .filter(|r| r.election == id && r.kind == super::AlarmKind::Equivocation.as_str())
+        .filter_map(|r| serde_json::from_str::<Value>(&r.evidence).ok())
+        .collect();
+    if evidence.is_empty() && reader.store.head(&id).await?.is_none() {
+        return Err(BoardError::no_election(&id));
+    }
+    Ok(Json(Value::Array(evidence)))
+}
+
+/// The board's endpoints for mirrors (SPEC.md §10.9.3).
+pub fn board_router() -> Router<Arc<Board>> {
+    Router::new()
+        .route(
+            "/api/v1/elections/{id}/cosignatures",
+            post(receive_cosignatures),
+        )
+        .route("/api/v1/mirrors", get(list_mirrors))
+}
+
+/// `GET /api/v1/mirrors`: the registered mirrors.
+async fn list_mirrors(State(board): State<Arc<Board>>) -> Result<Json<Value>> {
+    let mirrors = mstore::registered_mirrors(&board.store).await?;
+    Ok(Json(json!(mirrors
+        .iter()
+        .map(|m| json!({"name": m.name, "key": m.vkey, "url": m.url}))
+        .collect::<Vec<_>>())))
+}
+
+/// `POST /api/v1/elections/{id}/cosignatures`: a checkpoint the board
+/// signed, with cosignature lines of registered mirrors; the new ones are
+/// kept and served with the checkpoint.
+async fn receive_cosignatures(
+    State(board): State<Arc<Board>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    check_id(&id)?;
+    let note = std::str::from_utf8(&body)
+        .map_err(|_| BoardError::bad_request("malformed_note", "the note is not UTF-8"))?;
+    let verifier = board.note_verifier();
+    let (cp, others) = open_checkpoint(note, &verifier).map_err(|e| {
+        BoardError::invalid(
+            "invalid_note",
+            format!("not a checkpoint signed by this board: {e}"),
+        )
+    })?;
+    if cp.origin != board.origin_of(&id) {
+        return Err(BoardError::invalid(
+            "wrong_origin",
+            format!(
+                "the checkpoint is of {:?}, not {:?}",
+                cp.origin,
+                board.origin_of(&id)
+            ),
+        ));
+    }
+    let mirrors: Vec<CosignatureVerifier> = mstore::registered_mirrors(&board.store)
+        .await?
+        .iter()
+        .filter_map(|m| CosignatureVerifier::from_vkey(&m.vkey).ok())
+        .collect();
+    let (_, verified) = verify_cosignatures(note, &verifier, &mirrors)
+        .map_err(|e| BoardError::invalid("invalid_cosignature", e.to_string()))?;
+    if verified.is_empty() {
+        return Err(BoardError::forbidden(
+            "unknown_mirror",
+            "the note has no cosignature by a mirror registered with this board (psephos-board add-mirror)",
+        ));
+    }
+    let lines: Vec<_> = others
+        .iter()
+        .filter(|l| {
+            verified
+                .iter()
+                .any(|c| c.name == l.name && c.key_id == l.key_id)
+        })
+        .collect();
+    let merged = mstore::update_cosignatures(&board.store, &id, cp.size, |stored| {
+        let (stored_cp, have) = open_checkpoint(
+            &format!("{}{}", stored.note, stored.cosignatures),
+            &verifier,
+        )
+        .map_err(|e| BoardError::Internal(format!("{id}: stored checkpoint: {e}")))?;
+        if stored_cp != cp {
+            tracing::error!(
+                election = %id,
+                size = cp.size,
+                "a checkpoint signed with the board key is not the one the board stored: the key is used elsewhere"
+            );
+            return Err(BoardError::conflict(
+                "checkpoint_mismatch",
+                "this board stored another checkpoint of that size",
+            ));
+        }
+        let mut text = stored.cosignatures.clone();
+        let mut count = have.len();
+        let mut added = 0usize;
+        for line in &lines {
+            if have
+                .iter()
+                .any(|h| h.name == line.name && h.key_id == line.key_id)
+            {
+                continue;
+            }
+            let line = line.to_line();
+            if count + 2 > MAX_SIGNATURES
+                || stored.note.len() + text.len() + line.len() > MAX_NOTE_BYTES
+            {
+                return Err(BoardError::conflict(
+                    "too_many_cosignatures",
+                    "this checkpoint carries as many cosignatures as a note may",
+                ));
+            }
+            text.push_str(&line);
+            count += 1;
+            added += 1;
+        }
+        Ok(((added > 0).then_some(text), (added, count)))
+    })
+    .await?;
+    let Some((added, cosignatures)) = merged else {
+        return Err(BoardError::not_found(
+            "unknown_checkpoint",
+            format!(
+                "this board has no checkpoint of size {} for {id:?}",
+                cp.size
+            ),
+        ));
+    };
+    if added > 0 {
+        tracing::info!(election = %id, size = cp.size, added, "cosignatures received");
+    }
+    Ok((
+        StatusCode::OK,
+        Json(json!({"size": cp.size, "added": added, "cosignatures": cosignatures})),
+    )
+        .into_response())
+}
