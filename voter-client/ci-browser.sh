@@ -28,7 +28,7 @@ bash "$here/build-web.sh"
 # From voter-client/ so that .cargo/config.toml sets the wasm test runner;
 # webdriver.json there gives Chromium the flags it needs as root.
 (cd "$here" && CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=300 \
-  cargo test -p psephos-voter --target wasm32-unknown-unknown --test web -- --nocapture)
+  cargo test -p psephos-voter --no-default-features --target wasm32-unknown-unknown --test web -- --nocapture)
 
 (cd "$root" && PSEPHOS_BROWSER_TESTS=1 cargo test -p psephos-voter --test browser_e2e -- --nocapture)
 echo "screenshots: $root/target/screenshots/"

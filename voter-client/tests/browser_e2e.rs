@@ -394,6 +394,20 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
         .unwrap();
     assert_eq!(console_errors, json!(0));
 
+    // Once tallied, the public page shows the result as bars with counts.
+    sim.close_and_tally(&client, &[1, 2]).await.unwrap();
+    c.goto(&format!("{base}/elections/town-2026"))
+        .await
+        .unwrap();
+    ready(&c).await;
+    wait_visible(&c, "results-section").await;
+    let results = text(&c, "results").await;
+    assert!(
+        results.contains("Option 2\n1") || results.contains("Option 2 1"),
+        "{results}"
+    );
+    shot(&c, "election-results").await;
+
     let wasm_bytes = std::fs::read(dist.join("psephos_voter_bg.wasm"))
         .unwrap()
         .len();
