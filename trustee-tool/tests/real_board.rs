@@ -27,31 +27,33 @@ impl Admin for AdminClient {
 
 /// Run `f` with a fresh board serving on a loopback port. The board runs
 /// on its own runtime; the tool's blocking client is called from this
-/// thread.
-fn with_board(f: impl FnOnce(&HttpBoard, &AdminClient)) {
+/// thread. Setup failures come back as errors so the test reports them.
+fn with_board(f: impl FnOnce(&HttpBoard, &AdminClient)) -> TestResult {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        .build()
-        .unwrap();
-    let board = rt.block_on(TestBoard::sqlite()).unwrap();
-    let http = HttpBoard::new(&board.url).unwrap();
-    let admin = AdminClient::new(&board.url, &board.admin_token).unwrap();
+        .build()?;
+    let board = rt.block_on(TestBoard::sqlite())?;
+    let http = HttpBoard::new(&board.url)?;
+    let admin = AdminClient::new(&board.url, &board.admin_token)?;
     f(&http, &admin);
     rt.block_on(board.finish());
+    Ok(())
+}
+
+type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+#[test]
+fn full_ceremony_n5_t3_against_the_board_then_decryption_by_two_threshold_sets() -> TestResult {
+    with_board(common::full_ceremony_and_decryption)
 }
 
 #[test]
-fn full_ceremony_n5_t3_against_the_board_then_decryption_by_two_threshold_sets() {
-    with_board(|b, a| common::full_ceremony_and_decryption(b, a));
+fn cheating_dealer_is_disqualified_by_the_board_after_a_complaint() -> TestResult {
+    with_board(common::cheating_dealer_is_disqualified)
 }
 
 #[test]
-fn cheating_dealer_is_disqualified_by_the_board_after_a_complaint() {
-    with_board(|b, a| common::cheating_dealer_is_disqualified(b, a));
-}
-
-#[test]
-fn trustee_absent_from_round1_is_left_out_by_finalize_keys() {
-    with_board(|b, a| common::absent_trustee_is_left_out(b, a));
+fn trustee_absent_from_round1_is_left_out_by_finalize_keys() -> TestResult {
+    with_board(common::absent_trustee_is_left_out)
 }
