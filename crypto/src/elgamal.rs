@@ -201,9 +201,16 @@ impl CiphertextSum {
 
     /// Subtract `weight · ct` (a revote replacing an earlier ballot).
     pub fn sub(&mut self, ct: &Ciphertext, weight: u64) {
-        let w = DalekScalar::from(weight);
-        self.r -= w * ct.R.point();
-        self.c -= w * ct.C.point();
+        // Weight 1 is the common case (one vote per credential): an
+        // addition instead of a scalar multiplication per point.
+        if weight == 1 {
+            self.r -= ct.R.point();
+            self.c -= ct.C.point();
+        } else {
+            let w = DalekScalar::from(weight);
+            self.r -= w * ct.R.point();
+            self.c -= w * ct.C.point();
+        }
     }
 
     /// The compressed ciphertext.
@@ -233,6 +240,20 @@ mod tests {
         assert_eq!(table.solve(&sk.decrypt_to_point(&sum.sub(&a))).unwrap(), 4);
         assert_eq!(table.solve(&sk.decrypt_to_point(&a.scale(5))).unwrap(), 15);
         assert_eq!(Ciphertext::sum([&a, &b, &a]), a.add(&b).add(&a));
+    }
+
+    #[test]
+    fn weighted_sums_add_and_remove_ballots() {
+        let pk = SecretKey::random(&mut OsRng).public_key();
+        let (a, _) = pk.encrypt(1, &mut OsRng);
+        let (b, _) = pk.encrypt(0, &mut OsRng);
+        for w in [1u64, 3] {
+            let mut acc = CiphertextSum::default();
+            acc.add(&a, w);
+            acc.add(&b, w);
+            acc.sub(&a, w);
+            assert_eq!(acc.finish(), b.scale(w));
+        }
     }
 
     #[test]
