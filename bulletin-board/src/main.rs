@@ -26,8 +26,17 @@ use psephos_board::{Board, Config, Limits};
 
 mod demo;
 
+/// Psephos bulletin board: the public, append-only record of elections
+/// (hash chain, RFC 6962 Merkle tree, signed checkpoints), its mirrors,
+/// and a demo and benchmark of the whole system.
+///
+/// Storage is the SQLite file board.sqlite3 in --data-dir, or the
+/// PostgreSQL database named by the environment variable
+/// DATABASE_URL=postgres://user@host:port/db (the same for init, serve,
+/// export, add-mirror and mirror). RUST_LOG sets the log level (default
+/// info); logs go to standard error.
 #[derive(Parser)]
-#[command(name = "psephos-board", version, about = "Psephos bulletin board")]
+#[command(name = "psephos-board", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,16 +45,25 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Create the data directory, the board's signing key, the schema and an admin token.
+    ///
+    /// Prints the administrator's bearer token once; only its SHA-256 is
+    /// stored. Running init again keeps the key and the elections and
+    /// replaces the token (the old one stops working).
     Init {
-        /// Holds the signing key (and the SQLite database unless DATABASE_URL is set).
-        #[arg(long)]
+        /// Holds the signing key board.key (and the SQLite database unless DATABASE_URL is set).
+        #[arg(long, value_name = "DIR")]
         data_dir: PathBuf,
     },
-    /// Serve the API.
+    /// Serve the board's HTTP API (SPEC.md §10) until SIGINT or SIGTERM.
+    ///
+    /// On a signal the board stops taking connections, finishes the
+    /// requests under way (every receipt it gives is committed) and exits.
     Serve {
-        #[arg(long)]
+        /// The directory made by `psephos-board init` (key, and SQLite database unless DATABASE_URL is set).
+        #[arg(long, value_name = "DIR")]
         data_dir: PathBuf,
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        /// Address and port to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         /// Checkpoint origin prefix (the origin is "<origin>/<election id>").
         #[arg(long, default_value = "psephos-board")]
@@ -66,11 +84,15 @@ enum Command {
         #[arg(long, default_value_t = 400.0)]
         rate_burst: f64,
     },
-    /// Write an election's record as JSON Lines.
+    /// Write an election's record as JSON Lines (the verifier's input).
+    ///
+    /// The entry lines, one per line, exactly as GET …/entries serves them.
     Export {
-        #[arg(long)]
+        /// The board's data directory (the SQLite database unless DATABASE_URL is set).
+        #[arg(long, value_name = "DIR")]
         data_dir: PathBuf,
-        #[arg(long)]
+        /// The election's id.
+        #[arg(long, value_name = "ID")]
         election: String,
         /// Output file (default: standard output).
         #[arg(long)]
@@ -78,24 +100,32 @@ enum Command {
     },
     /// Follow a board: replicate and check its logs, serve them read-only,
     /// cosign its checkpoints, and raise the alarm on equivocation.
+    ///
+    /// Every entry is checked with the board's own rules and every
+    /// checkpoint for consistency with the one before (SPEC.md §10.9). Exit
+    /// status: 0 all well, 1 an error, 3 the board showed two histories
+    /// (equivocation), 4 the board signed an entry its rules refuse. An
+    /// alarm is kept in the mirror's database and stops following and
+    /// cosigning for good; the evidence is served at
+    /// /api/v1/elections/ID/equivocation and /api/v1/board.
     Mirror {
-        /// The board's URL.
-        #[arg(long)]
+        /// The board's base URL (http:// or https://).
+        #[arg(long, value_name = "URL")]
         upstream: String,
         /// Holds the mirror key (and the SQLite database unless DATABASE_URL is set).
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
         /// The mirror's key file (default <data-dir>/mirror.key; made on first run).
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
         /// Key name of a new mirror key (default "psephos-mirror").
         #[arg(long)]
         name: Option<String>,
         /// Pin the board's key (its vkey); by default the first run trusts the upstream's.
-        #[arg(long)]
+        #[arg(long, value_name = "VKEY")]
         board_key: Option<String>,
-        /// Serve the read API here.
-        #[arg(long)]
+        /// Serve the read API here (without it the mirror only follows and cosigns).
+        #[arg(long, value_name = "ADDR")]
         listen: Option<SocketAddr>,
         /// One pass, then exit (status 3: equivocation, 4: invalid entry).
         #[arg(long)]
@@ -108,8 +138,11 @@ enum Command {
         show_key: bool,
     },
     /// Register a mirror, whose cosignatures the board then accepts and publishes.
+    ///
+    /// Running it again for the same key replaces the URL.
     AddMirror {
-        #[arg(long)]
+        /// The board's data directory (the SQLite database unless DATABASE_URL is set).
+        #[arg(long, value_name = "DIR")]
         data_dir: PathBuf,
         /// The mirror's cosignature vkey (`psephos-board mirror --show-key`).
         #[arg(long)]
@@ -345,4 +378,29 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args).await?,
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// `--help` explains every subcommand and every option.
+    #[test]
+    fn every_subcommand_and_option_has_help() {
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        assert!(cli.get_about().is_some());
+        for sub in cli.get_subcommands() {
+            let name = sub.get_name();
+            assert!(sub.get_about().is_some(), "{name} has no description");
+            for arg in sub.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                assert!(arg.get_help().is_some(), "{name} --{id} has no help");
+            }
+        }
+    }
 }
