@@ -64,6 +64,7 @@ pub fn app(board: Arc<Board>) -> Router {
         .merge(crate::mirror::board_router())
         .merge(posts_router())
         .merge(admin_router())
+        .merge(crate::pages::router(board.web.as_ref()))
         .fallback(|| async {
             BoardError::not_found("not_found", "no such endpoint").into_response()
         })
@@ -508,7 +509,37 @@ async fn finalize_keys(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OpenRequest {
-    bundle_sha256: String,
+    #[serde(default)]
+    bundle_sha256: Option<String>,
+}
+
+/// The bundle hash `voting_opened` names (SPEC.md §10.1, §13.6): the one
+/// asked for, else the bundle this board serves. A hash other than the
+/// served bundle's is refused: every voter's page would show a mismatch.
+fn bundle_to_name(board: &Board, asked: Option<&str>) -> Result<[u8; 32]> {
+    let served = board.web.as_ref().map(|w| w.bundle_sha256());
+    let asked = asked
+        .map(|h| {
+            psephos_crypto::encoding::decode_hex32("bundle_sha256", h)
+                .map_err(|e| BoardError::bad_request("malformed_json", e.to_string()))
+        })
+        .transpose()?;
+    match (asked, served) {
+        (Some(a), Some(s)) if a != s => Err(BoardError::conflict(
+            "bundle_mismatch",
+            format!(
+                "this board serves the voting page bundle {}, not {}: voters' pages would not match the record",
+                hex::encode(s),
+                hex::encode(a)
+            ),
+        )),
+        (Some(a), _) => Ok(a),
+        (None, Some(s)) => Ok(s),
+        (None, None) => Err(BoardError::bad_request(
+            "missing_bundle",
+            "this board serves no voting page, so name its bundle: {\"bundle_sha256\": \"<64 hex>\"} (voter-client/build-web.sh prints it)",
+        )),
+    }
 }
 
 async fn open_voting(
@@ -518,9 +549,14 @@ async fn open_voting(
     body: Bytes,
 ) -> Result<Response> {
     require_admin(&board, &headers)?;
-    let req: OpenRequest = parse_json(&body, "open request")?;
-    let bundle = psephos_crypto::encoding::decode_hex32("bundle_sha256", &req.bundle_sha256)
-        .map_err(|e| BoardError::bad_request("malformed_json", e.to_string()))?;
+    let req: OpenRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        OpenRequest {
+            bundle_sha256: None,
+        }
+    } else {
+        parse_json(&body, "open request")?
+    };
+    let bundle = bundle_to_name(&board, req.bundle_sha256.as_deref())?;
     admin_action(&board, id, AdminAction::Open(bundle)).await
 }
 

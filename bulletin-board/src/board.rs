@@ -74,6 +74,9 @@ pub struct Config {
     pub origin: String,
     /// Limits.
     pub limits: Limits,
+    /// The voting page bundle served at `/elections/{id}[/vote]` and
+    /// `/assets/…` (SPEC.md §13.6); `None`: no pages.
+    pub web: Option<psephos_voter::web::WebAssets>,
 }
 
 impl Config {
@@ -84,6 +87,7 @@ impl Config {
             database_url: None,
             origin: "psephos-board".into(),
             limits: Limits::default(),
+            web: None,
         }
     }
 }
@@ -101,6 +105,8 @@ pub struct Board {
     pub origin: String,
     /// Limits.
     pub limits: Limits,
+    /// The voting page bundle, when the board serves the pages.
+    pub web: Option<psephos_voter::web::WebAssets>,
     admin_token_sha256: [u8; 32],
     cache: Mutex<HashMap<String, Arc<RwLock<Election>>>>,
     /// Ballot parameters of open elections, readable without the
@@ -204,6 +210,7 @@ impl Board {
             signer,
             origin: config.origin.clone(),
             limits: config.limits.clone(),
+            web: config.web.clone(),
             admin_token_sha256,
             cache: Mutex::new(HashMap::new()),
             params: Mutex::new(HashMap::new()),

@@ -12,6 +12,7 @@
 //! | [`appender`] — group commit, receipts | §10.2, §10.8 |
 //! | [`store`] — SQLite / PostgreSQL storage | §10.8 |
 //! | [`board`] — configuration, keys, cache | §10.1, §10.8 |
+//! | [`pages`] — the voting page and the election page (the voter client's bundle) | §13.6 |
 //! | [`mirror`] — `psephos-board mirror`: replication, cosigning, equivocation evidence | §10.9 |
 //! | [`testkit`] — a whole election driven over HTTP, for tests | — |
 
@@ -21,6 +22,7 @@ pub mod board;
 pub mod election;
 pub mod error;
 pub mod mirror;
+pub mod pages;
 pub mod store;
 pub mod verifier;
 

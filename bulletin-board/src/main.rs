@@ -1,7 +1,8 @@
 //! `psephos-board`: the bulletin board's command line (SPEC.md §10).
 //!
 //! * `init --data-dir D` — signing key, schema, admin token (printed once);
-//! * `serve --data-dir D --listen ADDR` — the HTTP API;
+//! * `serve --data-dir D --listen ADDR [--web-dir DIR]` — the HTTP API and
+//!   the voting and election pages (SPEC.md §13.6);
 //! * `export --data-dir D --election ID [--out FILE]` — the JSON Lines record;
 //! * `bench` — the ingest benchmark (BENCHMARKS.md);
 //! * `demo` — a whole election on loopback, every role included (`demo.rs`);
@@ -21,6 +22,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use psephos_board::mirror::{self, Mirror, MirrorConfig};
+use psephos_board::pages;
 use psephos_board::store::Store;
 use psephos_board::{Board, Config, Limits};
 
@@ -83,6 +85,12 @@ enum Command {
         /// Burst of the per-client limit.
         #[arg(long, default_value_t = 400.0)]
         rate_burst: f64,
+        /// The voting page bundle (voter-client/build-web.sh writes it to
+        /// voter-client/web/dist), served at /elections/ID/vote,
+        /// /elections/ID and /assets/. Default: that directory of the
+        /// source tree this program was built from, if it has been built.
+        #[arg(long, value_name = "DIR")]
+        web_dir: Option<PathBuf>,
     },
     /// Write an election's record as JSON Lines (the verifier's input).
     ///
@@ -136,6 +144,11 @@ enum Command {
         /// Print the mirror's cosignature vkey (making the key if needed) and exit.
         #[arg(long)]
         show_key: bool,
+        /// Serve the voting and election pages from this bundle too (as
+        /// `serve --web-dir`), so voters can check audit codes and compare
+        /// the bundle hash here. Default: the source tree's built bundle, if any.
+        #[arg(long, value_name = "DIR")]
+        web_dir: Option<PathBuf>,
     },
     /// Register a mirror, whose cosignatures the board then accepts and publishes.
     ///
@@ -196,6 +209,18 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down: draining requests");
+}
+
+fn log_pages(web: Option<&psephos_voter::web::WebAssets>) {
+    match web {
+        Some(w) => tracing::info!(
+            bundle_sha256 = %hex::encode(w.bundle_sha256()),
+            "serving the voting page bundle"
+        ),
+        None => tracing::warn!(
+            "no voting page bundle (build it with voter-client/build-web.sh, then pass --web-dir): /elections/ID/vote answers 404"
+        ),
+    }
 }
 
 /// `psephos-board mirror`: returns the exit status (0, or an alarm's).
@@ -270,7 +295,10 @@ async fn main() -> anyhow::Result<()> {
             timeout_secs,
             rate_limit,
             rate_burst,
+            web_dir,
         } => {
+            let web = pages::load(web_dir.as_deref())?;
+            log_pages(web.as_ref());
             let config = Config {
                 data_dir,
                 database_url: database_url(),
@@ -283,6 +311,7 @@ async fn main() -> anyhow::Result<()> {
                     rate_burst,
                     ..Limits::default()
                 },
+                web,
             };
             let board = Board::open(&config).await?;
             let listener = tokio::net::TcpListener::bind(listen)
@@ -327,6 +356,7 @@ async fn main() -> anyhow::Result<()> {
             once,
             interval_secs,
             show_key,
+            web_dir,
         } => {
             let mut config = MirrorConfig::new(&upstream, PathBuf::new());
             config.data_dir = data_dir;
@@ -344,6 +374,10 @@ async fn main() -> anyhow::Result<()> {
                 let cosigner = mirror::load_or_create_key(&path, config.name.as_deref())?;
                 println!("{}", cosigner.verifier().to_vkey());
                 return Ok(());
+            }
+            if listen.is_some() {
+                config.web = pages::load(web_dir.as_deref())?;
+                log_pages(config.web.as_ref());
             }
             let code = run_mirror(config, listen, once).await?;
             if code != 0 {

@@ -860,3 +860,91 @@ async fn clients_over_the_rate_or_size_limit_are_refused() {
     assert_eq!(body["error"], "rate_limited");
     board.finish().await;
 }
+
+/// SPEC.md §13.6 and §10.1: the board serves the voting and election pages
+/// of its bundle; `open` without a hash names the served bundle, and a
+/// different hash is refused. Without a bundle the pages answer `no_pages`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn board_serves_the_voting_pages_and_names_their_bundle_when_voting_opens() {
+    let bundle = tempfile::tempdir().unwrap();
+    std::fs::write(bundle.path().join("vote.html"), "<p>vote here</p>").unwrap();
+    std::fs::write(bundle.path().join("election.html"), "<p>election</p>").unwrap();
+    std::fs::write(bundle.path().join("psephos_voter_bg.wasm"), b"\0asm").unwrap();
+    let web = psephos_board::pages::load(Some(bundle.path()))
+        .unwrap()
+        .unwrap();
+    let hash = hex::encode(web.bundle_sha256());
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = psephos_board::Config::new(dir.path());
+    config.limits.rate_per_sec = 0.0;
+    config.web = Some(web);
+    let board = TestBoard::start(config).await.unwrap();
+    let client = board.client();
+    assert_eq!(
+        client.get_text("/elections/pages/vote").await.unwrap(),
+        (200, "<p>vote here</p>".to_owned())
+    );
+    assert_eq!(
+        client.get_text("/elections/pages").await.unwrap(),
+        (200, "<p>election</p>".to_owned())
+    );
+    let wasm = reqwest::get(format!("{}/assets/psephos_voter_bg.wasm", board.url))
+        .await
+        .unwrap();
+    assert_eq!(wasm.headers()["content-type"], "application/wasm");
+    assert!(wasm.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self' 'wasm-unsafe-eval'"));
+    let (status, sums) = client.get_text("/assets/SHA256SUMS").await.unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(sums.lines().count(), 3);
+
+    let mut e = SimElection::new("pages", 3, 2, 3, 2);
+    e.create(&client).await.unwrap();
+    e.ceremony(&client).await.unwrap();
+    client
+        .post_ok("pages", &e.credential_list().unwrap())
+        .await
+        .unwrap();
+    expect_err(
+        client
+            .admin("pages", "open", json!({"bundle_sha256": "00".repeat(32)}))
+            .await
+            .unwrap(),
+        409,
+        "bundle_mismatch",
+    );
+    client
+        .admin("pages", "open", json!({}))
+        .await
+        .unwrap()
+        .unwrap();
+    let st = client.status("pages").await.unwrap();
+    assert_eq!(
+        (st["state"].as_str(), st["bundle_sha256"].as_str()),
+        (Some("open"), Some(hash.as_str()))
+    );
+    board.finish().await;
+
+    // A board without a bundle says how to get the pages, and needs the hash.
+    let plain = TestBoard::sqlite().await.unwrap();
+    let client = plain.client();
+    let (status, text) = client.get_text("/elections/pages/vote").await.unwrap();
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!((status, body["error"].as_str()), (404, Some("no_pages")));
+    assert!(body["message"].as_str().unwrap().contains("build-web.sh"));
+    let mut e = SimElection::new("nopages", 3, 2, 3, 2);
+    e.create(&client).await.unwrap();
+    e.ceremony(&client).await.unwrap();
+    client
+        .post_ok("nopages", &e.credential_list().unwrap())
+        .await
+        .unwrap();
+    expect_err(
+        client.admin("nopages", "open", json!({})).await.unwrap(),
+        400,
+        "missing_bundle",
+    );
+    plain.finish().await;
+}

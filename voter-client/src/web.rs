@@ -127,7 +127,12 @@ fn serve(assets: &WebAssets, name: &str) -> Response {
         assets.files.get(name).cloned()
     };
     let Some(body) = body else {
-        return (StatusCode::NOT_FOUND, "no such file").into_response();
+        let message = format!("the page bundle has no file {name:?}");
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({"error": "not_found", "message": message})),
+        )
+            .into_response();
     };
     let mut response = body.into_response();
     let headers = response.headers_mut();
@@ -231,8 +236,10 @@ mod tests {
         assert_eq!(b, b"<p>election</p>");
         let (s, ct, _) = get(app.clone(), "/assets/psephos_voter_bg.wasm").await;
         assert_eq!((s, ct.as_str()), (StatusCode::OK, "application/wasm"));
-        let (s, _, _) = get(app.clone(), "/assets/..%2FCargo.toml").await;
-        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, ct, b) = get(app.clone(), "/assets/..%2FCargo.toml").await;
+        assert_eq!((s, ct.as_str()), (StatusCode::NOT_FOUND, "application/json"));
+        let error: serde_json::Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(error["error"], "not_found");
     }
 
     #[tokio::test]

@@ -132,14 +132,16 @@ impl ReadLog for MirrorReader {
 
 type MirrorState = Arc<MirrorReader>;
 
-/// The mirror's API with its layers (SPEC.md §10.9.1).
-pub fn app(reader: Arc<MirrorReader>) -> Router {
+/// The mirror's API with its layers (SPEC.md §10.9.1), and the pages when
+/// it has the bundle (SPEC.md §13.6).
+pub fn app(reader: Arc<MirrorReader>, web: Option<&psephos_voter::web::WebAssets>) -> Router {
     let limits = reader.limits.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/board", get(mirror_info))
         .route("/api/v1/elections/{id}/equivocation", get(equivocation))
         .merge(read_router::<MirrorReader>())
+        .merge(crate::pages::router(web))
         .fallback(|| async {
             BoardError::not_found("not_found", "no such endpoint (a mirror is read-only)")
                 .into_response()

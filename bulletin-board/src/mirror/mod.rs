@@ -122,6 +122,10 @@ pub struct MirrorConfig {
     pub max_backoff: Duration,
     /// Limits of the served API (body size, timeout, rate).
     pub limits: Limits,
+    /// The voting page bundle, served beside the read API (SPEC.md §13.6)
+    /// so that voters can check an audit code and compare the bundle hash
+    /// on the mirror; `None`: no pages.
+    pub web: Option<psephos_voter::web::WebAssets>,
 }
 
 impl MirrorConfig {
@@ -137,6 +141,7 @@ impl MirrorConfig {
             interval: Duration::from_secs(5),
             max_backoff: Duration::from_secs(300),
             limits: Limits::default(),
+            web: None,
         }
     }
 
@@ -310,7 +315,7 @@ impl Mirror {
 
     /// The mirror's HTTP API (SPEC.md §10.9.1).
     pub fn app(&self) -> axum::Router {
-        api::app(self.reader.clone())
+        api::app(self.reader.clone(), self.config.web.as_ref())
     }
 
     /// One pass over every election of the upstream (`--once`).
