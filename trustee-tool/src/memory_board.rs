@@ -151,6 +151,12 @@ impl MemoryBoard {
         self.with_log(id, |log| Self::append(log, post).map(|_| ()))
     }
 
+    /// Append `post` without checking any rule: stages a board that breaks
+    /// them, to test that the tool does not take the board's word.
+    pub fn append_unchecked(&self, id: &str, post: Post) -> Result<u64> {
+        self.with_log(id, |log| Self::append(log, post))
+    }
+
     /// The raw lines (for tests).
     pub fn lines(&self, id: &str) -> Result<Vec<String>> {
         self.with_log(id, |log| Ok(log.clone()))

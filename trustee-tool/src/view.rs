@@ -192,6 +192,17 @@ impl ElectionView {
         else {
             return Err("not a dkg_commitments body".into());
         };
+        // Commit-then-reveal (SPEC.md §8.5.2): a reveal counts only once
+        // every trustee's commit is on the log, or no dealer could be sure
+        // the others chose their polynomials blind. An honest board refuses
+        // an early reveal; this tool does not take the board's word for it.
+        let missing = self.missing(&self.commits);
+        if !missing.is_empty() {
+            return Err(format!(
+                "revealed before every trustee committed (missing {})",
+                crate::ceremony::list(&missing)
+            ));
+        }
         let Some((_, hash)) = self.commits.get(&trustee) else {
             return Err("revealed without a dkg_commit".into());
         };
@@ -254,6 +265,7 @@ impl ElectionView {
                 if !self.is_trustee(&author, trustee) {
                     self.warn(index, format!("dkg_commit for {trustee} by another key"));
                 } else if !in_ceremony
+                    || self.registrations.len() != self.n() as usize
                     || !self.reveals.is_empty()
                     || self.commits.contains_key(&trustee)
                 {

@@ -171,3 +171,44 @@ fn key_file_kind_and_passphrase_are_checked_when_opening() {
     let err = TrusteeKeyFile::open(&t1, Passphrase::new("passphrase 2"), common::WORK).unwrap_err();
     assert!(matches!(err, TrusteeError::WrongPassphrase { .. }), "{err}");
 }
+
+/// SPEC.md §8.5.2: a reveal counts only once every trustee has committed.
+/// A board that lets one in early misbehaves, and the tool says so rather
+/// than count a dealing others may have chosen after seeing it.
+#[test]
+fn reveal_on_the_log_before_every_commit_is_not_counted() {
+    use psephos_trustee::state::Stage;
+    use psephos_trustee::steps;
+    use psephos_trustee::view::fetch_ceremony_view;
+    use psephos_trustee::TrusteeError;
+
+    let board = MemoryBoard::new();
+    let mut party = Party::new(3);
+    let id = common::unique_id("early-reveal");
+    board.create(&id, &party.manifest(2)).unwrap();
+    common::register_all(&board, &mut party, &id);
+    for l in [1, 2] {
+        common::waiting(
+            steps::round1(&board, party.trustee(l), &id).unwrap(),
+            "dkg_commit from",
+        );
+    }
+    let file = party.trustee(1);
+    let Some(Stage::Dealt(dealt)) = file.stage(&id).unwrap() else {
+        panic!("trustee 1 has dealt")
+    };
+    board
+        .append_unchecked(&id, dealt.reveal(file.keys()).unwrap())
+        .unwrap();
+    let view = fetch_ceremony_view(&board, &id).unwrap();
+    assert!(view.reveals.is_empty());
+    let why = view.rejected_reveals.get(&1).unwrap();
+    assert!(
+        why.contains("before every trustee committed (missing 3)"),
+        "{why}"
+    );
+    // Trustee 3 commits last and reveals at once: that reveal counts.
+    common::done(steps::round1(&board, party.trustee(3), &id).unwrap());
+    let err = steps::round1(&board, party.trustee(1), &id).unwrap_err();
+    assert!(matches!(err, TrusteeError::BoardMisbehaves(_)), "{err}");
+}
