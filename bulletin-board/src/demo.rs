@@ -81,6 +81,11 @@ pub struct DemoArgs {
     /// is open, and print its URLs and a few credentials (Ctrl-C stops).
     #[arg(long)]
     pub keep_serving: bool,
+    /// The voting page bundle the board serves (voter-client/build-web.sh
+    /// writes it). Default: voter-client/web/dist of the source tree this
+    /// program was built from, if it has been built.
+    #[arg(long, value_name = "DIR")]
+    pub web_dir: Option<PathBuf>,
     /// Address the board listens on (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
@@ -253,6 +258,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     config.database_url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
     // Every demo voter comes from 127.0.0.1: no per-address rate limit.
     config.limits.rate_per_sec = 0.0;
+    config.web = psephos_board::pages::load(args.web_dir.as_deref())?;
     let mut served = start_board(&config, args.listen).await?;
     out.say(&format!("data directory: {}", data_dir.display()));
     out.say(&format!(
@@ -263,12 +269,23 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         }
     ));
     out.say(&format!("board: {}  (API under /api/v1)", served.url));
+    match &config.web {
+        Some(w) => out.say(&format!(
+            "voting page bundle: SHA-256 {} (named in each election's voting_opened entry)",
+            hex::encode(w.bundle_sha256())
+        )),
+        None => out.say(&format!(
+            "no voting page bundle in {} (bash voter-client/build-web.sh builds it): the board serves no web pages; the voters use the library",
+            psephos_board::pages::source_tree_bundle().display()
+        )),
+    }
     out.say(&format!(
         "board checkpoint key: {}",
         served.board.note_verifier().to_vkey()
     ));
 
     let ctx = DemoContext {
+        bundle: config.web.as_ref().map(|w| w.bundle_sha256()),
         url: served.url.clone(),
         admin_token: served.admin_token.clone(),
         data_dir: data_dir.clone(),
@@ -301,7 +318,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     );
 
     if args.keep_serving {
-        tokio::task::spawn_blocking(move || ctx.open_election(&mut out))
+        let tallied = outcome.election.clone();
+        tokio::task::spawn_blocking(move || ctx.open_election(&mut out, &tallied))
             .await
             .context("the demo thread")??;
         println!(
@@ -320,6 +338,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
 
 /// What the blocking roles share.
 struct DemoContext {
+    /// The hash of the page bundle the board serves, if any.
+    bundle: Option<[u8; 32]>,
     url: String,
     admin_token: String,
     data_dir: PathBuf,
@@ -453,8 +473,11 @@ impl DemoContext {
         out.say(&o.to_string());
 
         out.step("Administrator: open voting");
-        // No page bundle is named by the demo: the hash of a fixed label.
-        let bundle: [u8; 32] = Sha256::digest(b"psephos-demo: no page bundle").into();
+        // The served bundle's hash; without pages, the hash of a fixed
+        // label (the log must name some bundle).
+        let bundle: [u8; 32] = self
+            .bundle
+            .unwrap_or_else(|| Sha256::digest(b"psephos-demo: no page bundle").into());
         admin.open(id, &bundle)?;
         out.say("voting is open");
         Ok((ceremony, creds))
@@ -678,7 +701,7 @@ impl DemoContext {
     }
 
     /// `--keep-serving`: a second election, open, with a few credentials.
-    fn open_election(&self, out: &mut Out) -> Result<()> {
+    fn open_election(&self, out: &mut Out, tallied: &str) -> Result<()> {
         let id = format!("demo-open-{}", unix_seconds());
         let board = HttpBoard::new(&self.url)?;
         let admin = AdminClient::new(&self.url, &self.admin_token)?;
@@ -697,17 +720,19 @@ impl DemoContext {
             &codes,
         )?;
         let text = std::fs::read_to_string(&codes)?;
+        if self.bundle.is_some() {
+            println!(
+                "\nThe tallied election's public page (results, checkpoint, tracking-code search):"
+            );
+            println!("  {}/elections/{tallied}", self.url);
+        }
         println!("\nA second election is open: {id}");
-        let page = format!("{}/elections/{id}", self.url);
-        let page_served = VoterClient::new(&self.url)?
-            .get_text(&format!("/elections/{id}"))
-            .is_ok();
-        if page_served {
-            println!("  election page:  {page}");
-            println!("  voting page:    {page}/vote");
+        if self.bundle.is_some() {
+            println!("  voting page:    {}/elections/{id}/vote", self.url);
+            println!("  election page:  {}/elections/{id}", self.url);
         } else {
             println!(
-                "  (this board build does not serve the voting page yet: vote with the command line below)"
+                "  (no voting page: build it with `bash voter-client/build-web.sh` and run the demo again; until then vote with the command line below)"
             );
         }
         println!("  status:         {}/api/v1/elections/{id}", self.url);

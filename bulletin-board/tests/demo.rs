@@ -2,12 +2,22 @@
 //! election with 20 voters and 3 trustees (threshold 2) over loopback
 //! HTTP on SQLite; the published and the verified result must equal the
 //! voters' choices, recomputed here from the seed, and the verifier must
-//! pass.
+//! pass. With `--keep-serving`, the board stays up serving the voting page
+//! of its bundle for a second, open election whose printed credentials vote.
 
 // Test support: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use psephos_voter::cast::PreparedBallot;
+use psephos_voter::credential::Credential;
+use psephos_voter::http::BoardClient;
+use psephos_voter::receipt::Receipt;
+use psephos_voter::web::WebAssets;
+use rand_core::OsRng;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -111,4 +121,118 @@ fn demo_election_with_20_voters_publishes_the_voters_choices_and_verifies() {
     assert!(stdout.contains("RESULT: PASS"), "{stdout}");
     assert!(stdout.contains("Ada Lovelace"), "{stdout}");
     assert!(stdout.contains("Files written:"), "{stdout}");
+}
+
+/// Kills the demo (it serves until Ctrl-C) when the test ends, pass or fail.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The first word after `prefix` on a line of `lines`.
+fn after<'a>(lines: &'a [String], prefix: &str) -> &'a str {
+    lines
+        .iter()
+        .find_map(|l| l.trim_start().strip_prefix(prefix))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{}", lines.join("\n")))
+}
+
+#[test]
+fn keep_serving_leaves_an_open_election_whose_voting_page_and_printed_credentials_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web");
+    std::fs::create_dir_all(&web).unwrap();
+    std::fs::write(web.join("vote.html"), "<title>Vote</title>").unwrap();
+    std::fs::write(web.join("election.html"), "<title>Election</title>").unwrap();
+    std::fs::write(web.join("vote.js"), "// the page").unwrap();
+    let bundle = hex::encode(WebAssets::from_dir(&web).unwrap().bundle_sha256());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_psephos-board"))
+        .args(["demo", "--voters", "4", "--audits", "1", "--keep-serving"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--web-dir")
+        .arg(&web)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _running = Running(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while !lines.iter().any(|l: &String| l.contains("keeps serving")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => lines.push(line),
+            Err(_) => panic!("the demo did not reach keep-serving:\n{}", lines.join("\n")),
+        }
+    }
+
+    // The voting page is the bundle's, and the open election names its hash.
+    let vote = after(&lines, "voting page:");
+    let (base, path) = vote.split_at(vote.find("/elections/").unwrap());
+    let id = path
+        .trim_start_matches("/elections/")
+        .trim_end_matches("/vote");
+    let client = BoardClient::new(base).unwrap();
+    assert_eq!(client.get_text(path).unwrap(), "<title>Vote</title>");
+    let election_page = after(&lines, "election page:");
+    assert_eq!(election_page, format!("{base}/elections/{id}"));
+    let tallied_page = lines
+        .iter()
+        .skip_while(|l| !l.contains("tallied election's public page"))
+        .nth(1)
+        .unwrap();
+    assert!(
+        tallied_page
+            .trim()
+            .starts_with(&format!("{base}/elections/demo-")),
+        "{tallied_page}"
+    );
+    let status = client.status(id).unwrap();
+    assert_eq!(status.state, "open");
+    assert_eq!(status.bundle_sha256.as_deref(), Some(bundle.as_str()));
+
+    // A printed credential votes, and the receipt checks out.
+    let code = lines
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with("psephos-cred-1:"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap();
+    let credential = Credential::parse(code).unwrap();
+    let (election, info) = client.election(id).unwrap();
+    let ballot = PreparedBallot::new(
+        &election,
+        &credential,
+        &[vec![0, 0, 1, 0], vec![0, 1, 1]],
+        &mut OsRng,
+    )
+    .unwrap();
+    let answer = client.post_ballot(id, ballot.post_json().unwrap()).unwrap();
+    let line = client.entries(id, answer.index, answer.index + 1).unwrap();
+    Receipt::accept(
+        &election.board,
+        &info.key,
+        id,
+        ballot.body_text(),
+        &answer,
+        line.trim_end(),
+    )
+    .unwrap();
 }
