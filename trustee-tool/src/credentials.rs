@@ -10,7 +10,7 @@
 //! * the codes file: one code per line (SPEC.md §12.2, see
 //!   [`psephos_crypto::credential`]), line `k` for the `k`-th entry of the
 //!   list, written atomically, readable by its owner only;
-//! * the weights file (optional): one positive integer per line, line `k`
+//! * the weights file (optional): one integer from 1 to 2^20 per line, line `k`
 //!   for the `k`-th credential; blank lines and lines starting with `#`
 //!   are skipped.
 
@@ -34,6 +34,9 @@ pub const AUTHORITY_KIND: &str = "credential_authority";
 
 /// Most credentials one list may hold.
 pub const MAX_CREDENTIALS: u64 = 10_000_000;
+
+/// The largest weight the board accepts (SPEC.md §10.3 rule 7, §12.1).
+pub const MAX_WEIGHT: u64 = 1 << 20;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,11 +114,14 @@ pub fn read_weights(path: &Path) -> Result<Vec<u64>> {
             continue;
         }
         match line.parse::<u64>() {
-            Ok(w) if w >= 1 => out.push(w),
+            Ok(w) if (1..=MAX_WEIGHT).contains(&w) => out.push(w),
             _ => {
                 return Err(TrusteeError::InputFile {
                     path: path.to_owned(),
-                    why: format!("line {}: {line:?} is not a positive integer weight", n + 1),
+                    why: format!(
+                        "line {}: {line:?} is not a weight (an integer from 1 to {MAX_WEIGHT})",
+                        n + 1
+                    ),
                 })
             }
         }
@@ -176,6 +182,13 @@ pub fn generate<B: BoardClient, R: RngCore + CryptoRng>(
     }
     let weights = match weights {
         None => vec![1; count as usize],
+        // Checked before any code is written: a list the board would
+        // refuse must not leave a codes file behind.
+        Some(w) if w.iter().any(|w| !(1..=MAX_WEIGHT).contains(w)) => {
+            return Err(TrusteeError::Protocol(format!(
+                "every weight must be from 1 to {MAX_WEIGHT}"
+            )))
+        }
         Some(w) if w.len() as u64 == count => w,
         Some(w) => {
             return Err(TrusteeError::Protocol(format!(

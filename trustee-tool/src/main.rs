@@ -139,7 +139,8 @@ enum CredentialsCommand {
         /// Number of voters.
         #[arg(long)]
         count: u64,
-        /// One positive integer weight per line, in voter order (default: 1 each).
+        /// One weight per line (an integer from 1 to 2^20), in voter order;
+        /// blank lines and lines starting with # are skipped (default: 1 each).
         #[arg(long)]
         weights: Option<PathBuf>,
         /// Where to write the private codes (readable by the owner only).

@@ -212,3 +212,40 @@ fn reveal_on_the_log_before_every_commit_is_not_counted() {
     let err = steps::round1(&board, party.trustee(1), &id).unwrap_err();
     assert!(matches!(err, TrusteeError::BoardMisbehaves(_)), "{err}");
 }
+
+/// SPEC.md §12.1: the board caps a weight at 2^20. A weight above it is
+/// refused before any code is written, so no codes file is left for a list
+/// the board would refuse.
+#[test]
+fn weight_above_the_boards_cap_is_refused_before_codes_are_written() {
+    use psephos_trustee::credentials::{self, MAX_WEIGHT};
+    use rand_core::OsRng;
+
+    let board = MemoryBoard::new();
+    let party = Party::new(1);
+    let id = common::unique_id("weights");
+    board.create(&id, &party.manifest(1)).unwrap();
+    let weights = party.dir.path().join("weights.txt");
+    std::fs::write(&weights, format!("1\n# comment\n\n{}\n", MAX_WEIGHT + 1)).unwrap();
+    let err = credentials::read_weights(&weights).unwrap_err();
+    assert!(err.to_string().contains("line 4"), "{err}");
+    std::fs::write(&weights, format!("1\n{MAX_WEIGHT}\n")).unwrap();
+    assert_eq!(
+        credentials::read_weights(&weights).unwrap(),
+        vec![1, MAX_WEIGHT]
+    );
+
+    let codes = party.dir.path().join("codes.txt");
+    let err = credentials::generate(
+        &board,
+        &id,
+        &party.ca,
+        2,
+        Some(vec![1, MAX_WEIGHT + 1]),
+        &codes,
+        &mut OsRng,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("from 1 to"), "{err}");
+    assert!(!codes.exists());
+}
