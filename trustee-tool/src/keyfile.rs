@@ -50,6 +50,12 @@ impl Passphrase {
     /// when `confirm`, for a new file).
     pub fn from_env_or_prompt(prompt: &str, confirm: bool) -> Result<Self> {
         if let Ok(text) = std::env::var(PASSPHRASE_ENV) {
+            // An empty passphrase would let anyone open the key file.
+            if text.is_empty() {
+                return Err(TrusteeError::Protocol(format!(
+                    "{PASSPHRASE_ENV} is set but empty; an empty passphrase is not allowed"
+                )));
+            }
             return Ok(Passphrase::new(text));
         }
         let io = |source| TrusteeError::Io {

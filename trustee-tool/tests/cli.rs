@@ -84,3 +84,14 @@ fn help_names_every_step() {
     let gen = trustee(&["credentials", "generate", "--help"], "");
     assert!(text(&gen).contains("--weights"));
 }
+
+#[test]
+fn empty_passphrase_from_the_environment_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("trustee.key");
+    let key = key.to_str().expect("utf-8 path");
+    let out = trustee(&["keygen", "--out", key], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("empty"), "{}", text(&out));
+    assert!(!std::path::Path::new(key).exists());
+}
