@@ -2,7 +2,7 @@
 # Build the voting page bundle into voter-client/web/dist/:
 # the WebAssembly build of psephos-voter, its wasm-bindgen glue, and the
 # static pages, scripts and styles of web/static/. Prints the bundle hash
-# (SPEC-voter §V.6) the board names in its voting_opened entry.
+# (SPEC.md §13.6) the board names in its voting_opened entry.
 #
 # Needs: rustup target wasm32-unknown-unknown, and wasm-bindgen-cli at the
 # exact version of wasm-bindgen in Cargo.lock (ci-browser.sh installs both).

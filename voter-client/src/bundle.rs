@@ -1,4 +1,4 @@
-//! The voting page bundle's hash (DESIGN.md §8, SPEC-voter §V.6).
+//! The voting page bundle's hash (DESIGN.md §8, SPEC.md §13.6).
 //!
 //! ```text
 //! bundle_sha256 = SHA-256( for each file, sorted by name (bytewise):

@@ -1,5 +1,5 @@
 //! Building a ballot, its tracking code, and the Benaloh audit
-//! (DESIGN.md §1, SPEC.md §6.5–§6.6, SPEC-voter §V.2–§V.3).
+//! (DESIGN.md §1, SPEC.md §6.5–§6.6, §13.2–§13.3).
 //!
 //! [`PreparedBallot::new`] encrypts the choices, writes the body text
 //! **once** (`serde_json::to_string` of the body), signs exactly that text
@@ -27,7 +27,7 @@ use crate::credential::Credential;
 use crate::election::Election;
 use crate::error::{Result, VoterError};
 
-/// The prefix of an audit code (SPEC-voter §V.3).
+/// The prefix of an audit code (SPEC.md §13.3).
 pub const AUDIT_PREFIX: &str = "psephos-audit-v1:";
 
 /// An encrypted, signed ballot whose tracking code has been shown, waiting
@@ -133,7 +133,7 @@ impl PreparedBallot {
     }
 }
 
-/// What an audit code carries (SPEC-voter §V.3).
+/// What an audit code carries (SPEC.md §13.3).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditData {
@@ -243,7 +243,7 @@ impl AuditReport {
 }
 
 /// Check an audit code against an election the checker learned itself
-/// (SPEC-voter §V.3): same election; the body parses as a ballot of that
+/// (SPEC.md §13.3): same election; the body parses as a ballot of that
 /// election; every proof holds for its author; and re-encrypting the
 /// revealed values with the revealed randomness under `PK` gives exactly the
 /// ballot's ciphertexts (SPEC.md §6.5).

@@ -1,5 +1,5 @@
 //! What the client knows about an election before it encrypts anything,
-//! and how it learns it without trusting the board's word (SPEC-voter §V.1).
+//! and how it learns it without trusting the board's word (SPEC.md §13.1).
 //!
 //! The client reads the log from entry 0 up to the `joint_key` entry, checks
 //! the hash chain (SPEC.md §9.2) and every signature, and checks that the
@@ -74,7 +74,7 @@ impl Board {
     }
 }
 
-/// Reads log entries from 0 up to the `joint_key` entry (SPEC-voter §V.1).
+/// Reads log entries from 0 up to the `joint_key` entry (SPEC.md §13.1).
 #[derive(Debug)]
 pub struct SetupScan {
     election: String,

@@ -115,7 +115,7 @@ impl BoardClient {
         crate::api::parse("the receipt", &Self::check(response)?)
     }
 
-    /// Learn and check an election (SPEC-voter §V.1).
+    /// Learn and check an election (SPEC.md §13.1).
     pub fn election(&self, election: &str) -> Result<(Election, BoardInfo)> {
         let info = self.board_info()?;
         let board = Board::from_info(&info)?;

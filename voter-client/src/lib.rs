@@ -1,18 +1,18 @@
 //! # psephos-voter
 //!
-//! The voter's side of Psephos (DESIGN.md §1, §6; SPEC-voter §V): one
+//! The voter's side of Psephos (DESIGN.md §1, §6; SPEC.md §13): one
 //! library shared by the voting page (compiled to WebAssembly) and the
 //! `psephos-vote` command line.
 //!
 //! | module | does | spec |
 //! |---|---|---|
-//! | [`election`] | learns an election from the log: manifest, joint key, fingerprint, all checked against the signed checkpoint | SPEC-voter §V.1 |
+//! | [`election`] | learns an election from the log: manifest, joint key, fingerprint, all checked against the signed checkpoint | SPEC.md §13.1 |
 //! | [`choice`] | contest rules and choice errors in words; the CLI's choice syntax | SPEC.md §6.1 |
 //! | [`credential`] | the voter's Ed25519 credential | SPEC.md §12 |
-//! | [`cast`] | encrypt + sign a ballot, tracking code, Benaloh audit codes | SPEC-voter §V.2, §V.3 |
-//! | [`receipt`] | receipts, their inclusion check, consistency with the board and mirrors | SPEC-voter §V.4, §V.5 |
-//! | [`bundle`] | the page bundle hash | SPEC-voter §V.6 |
-//! | `web` (feature `server`) | the router the board mounts for the pages | SPEC-voter §V.6 |
+//! | [`cast`] | encrypt + sign a ballot, tracking code, Benaloh audit codes | SPEC.md §13.2, §13.3 |
+//! | [`receipt`] | receipts, their inclusion check, consistency with the board and mirrors | SPEC.md §13.4, §13.5 |
+//! | [`bundle`] | the page bundle hash | SPEC.md §13.6 |
+//! | `web` (feature `server`) | the router the board mounts for the pages | SPEC.md §13.6 |
 //! | `http` (native) | the board API over HTTP for the CLI | SPEC.md §10 |
 //!
 //! The plaintext choices never leave the device: the only things sent are

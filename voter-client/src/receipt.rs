@@ -1,5 +1,5 @@
 //! The receipt and its checks (DESIGN.md §1 "recorded as cast",
-//! SPEC-voter §V.4–§V.5).
+//! SPEC.md §13.4–§13.5).
 //!
 //! A receipt names the entry (index, leaf hash), the tracking code, a
 //! checkpoint signed by the board and the inclusion proof of the entry in
@@ -29,7 +29,7 @@ use crate::error::{Result, VoterError};
 /// The receipt file's format tag.
 pub const RECEIPT_FORMAT: &str = "psephos-receipt/v1";
 
-/// A receipt as the voter saves it (SPEC-voter §V.4).
+/// A receipt as the voter saves it (SPEC.md §13.4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
@@ -109,7 +109,7 @@ impl Receipt {
         board_hash("leaf_hash", &self.leaf_hash)
     }
 
-    /// Check the receipt on its own (SPEC-voter §V.4): the format, the
+    /// Check the receipt on its own (SPEC.md §13.4): the format, the
     /// board's signature on the checkpoint for this election's log, the
     /// sizes, and the inclusion proof. Returns the checkpoint.
     pub fn verify(&self, board: &Board) -> Result<Checkpoint> {

@@ -29,7 +29,7 @@ fn to_json<T: Serialize>(v: &T) -> Result<String, JsError> {
     serde_json::to_string(v).map_err(js)
 }
 
-/// Reads an election's log from entry 0 to its joint key (SPEC-voter §V.1).
+/// Reads an election's log from entry 0 to its joint key (SPEC.md §13.1).
 #[derive(Debug)]
 #[wasm_bindgen]
 pub struct ElectionLoader {
@@ -178,7 +178,7 @@ impl VoterElection {
         to_json(&problems)
     }
 
-    /// Encrypt, prove and sign (SPEC-voter §V.2). Refuses while voting is not open.
+    /// Encrypt, prove and sign (SPEC.md §13.2). Refuses while voting is not open.
     pub fn encrypt(&self, credential: &str, choices_json: &str) -> Result<VoterBallot, JsError> {
         self.election.require_open().map_err(js)?;
         let credential = Credential::parse(credential).map_err(js)?;
@@ -193,7 +193,7 @@ impl VoterElection {
         })
     }
 
-    /// Check an audit code (SPEC-voter §V.3); JSON report with a `text` field.
+    /// Check an audit code (SPEC.md §13.3); JSON report with a `text` field.
     pub fn check_audit_code(&self, code: &str) -> Result<String, JsError> {
         let report = check_audit_code(&self.election, code).map_err(js)?;
         let mut value = serde_json::to_value(&report).map_err(js)?;
@@ -204,7 +204,7 @@ impl VoterElection {
     }
 
     /// Check the board's answer to a cast ballot and the entry line at its
-    /// index (SPEC-voter §V.4); the receipt file (JSON) on success.
+    /// index (SPEC.md §13.4); the receipt file (JSON) on success.
     pub fn accept_receipt(
         &self,
         ballot: &VoterBallot,
@@ -317,7 +317,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     crate::bundle::file_sha256(bytes)
 }
 
-/// The bundle hash from a `SHA256SUMS` text (SPEC-voter §V.6).
+/// The bundle hash from a `SHA256SUMS` text (SPEC.md §13.6).
 #[wasm_bindgen]
 pub fn bundle_hash(sums: &str) -> Result<String, JsError> {
     let pairs = crate::bundle::parse_sums(sums).map_err(js)?;

@@ -1,4 +1,4 @@
-//! Serving the voting page and the public election page (SPEC-voter §V.6).
+//! Serving the voting page and the public election page (SPEC.md §13.6).
 //! The board merges [`router`] into its app:
 //!
 //! * `GET /elections/{id}` — the public election page (`election.html`);
@@ -96,7 +96,7 @@ impl WebAssets {
         })
     }
 
-    /// The bundle hash the `voting_opened` entry names (SPEC-voter §V.6).
+    /// The bundle hash the `voting_opened` entry names (SPEC.md §13.6).
     pub fn bundle_sha256(&self) -> [u8; 32] {
         self.hash
     }

@@ -3,7 +3,7 @@
 //! The library and the `psephos-vote` command line against a real board
 //! (`psephos_board::testkit`): learn the election from the signed log,
 //! audit a ballot, cast one, check the receipt and its consistency as the
-//! log grows (SPEC-voter §V.1–§V.5).
+//! log grows (SPEC.md §13.1–§13.5).
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -1,5 +1,5 @@
 //! The voter's checks against an in-memory signed log: what a lying board
-//! is caught at (SPEC-voter §V.1–§V.5). Runs natively and, through
+//! is caught at (SPEC.md §13.1–§13.5). Runs natively and, through
 //! `tests/web.rs`, in the browser.
 
 #![cfg(not(target_arch = "wasm32"))]

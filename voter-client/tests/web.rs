@@ -1,6 +1,6 @@
 //! The WebAssembly build in headless Chromium (wasm-bindgen-test): the
 //! same ballot, audit and receipt checks as natively, with the browser's
-//! randomness (SPEC-voter §V.2–§V.4). Run by `voter-client/ci-browser.sh`.
+//! randomness (SPEC.md §13.2–§13.4). Run by `voter-client/ci-browser.sh`.
 
 #![cfg(target_arch = "wasm32")]
 // Test code: a failed unwrap is a failed test.

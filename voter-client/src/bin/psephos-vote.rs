@@ -1,5 +1,5 @@
 //! `psephos-vote`: cast a ballot, check a receipt, check an audit code,
-//! from the command line (SPEC-voter §V).
+//! from the command line (SPEC.md §13).
 
 use std::path::PathBuf;
 

@@ -171,7 +171,7 @@ impl FakeBoard {
         self.lines.iter().map(|l| format!("{l}\n")).collect()
     }
 
-    /// What a client learns (SPEC-voter §V.1).
+    /// What a client learns (SPEC.md §13.1).
     pub fn election(&self) -> Election {
         let mut scan = SetupScan::new(ID, Board::from_info(&self.info).unwrap());
         assert!(scan.push_lines(&self.jsonl()).unwrap());

@@ -58,7 +58,7 @@ export function api(id) {
 }
 
 // Read the log from entry 0 to the joint key, check it against the signed
-// checkpoint, and return the checked election (SPEC-voter §V.1).
+// checkpoint, and return the checked election (SPEC.md §13.1).
 export async function loadElection(id, boardText, status) {
   const loader = new wasm.ElectionLoader(id, boardText);
   const page = 32;
@@ -102,7 +102,7 @@ export async function copy(text, statusEl) {
 }
 
 // The bundle self-check: fetch SHA256SUMS and every file it lists, hash each
-// here, and derive the bundle hash (SPEC-voter §V.6).
+// here, and derive the bundle hash (SPEC.md §13.6).
 export function bundleCheck(logged) {
   $('bundle-log').textContent = logged || 'not named yet (voting has not opened)';
   $('check-bundle').addEventListener('click', async () => {

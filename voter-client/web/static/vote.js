@@ -1,4 +1,4 @@
-// The voting page (SPEC-voter §V.2–§V.4).
+// The voting page (SPEC.md §13.2–§13.4).
 import { $, wasm, ready, electionIdFromPath, getText, getJSON, postJSON, api, loadElection,
   errorText, save, copy, bundleCheck, markReady } from './common.js';
 
