@@ -175,7 +175,8 @@ impl Ceremony {
     }
 
     /// `dkg_commitments`: the reveal, checked against the commit, with its
-    /// Schnorr proofs and one encrypted share per other trustee.
+    /// Schnorr proofs and one encrypted share per other trustee under a
+    /// non-identity ephemeral key.
     #[allow(clippy::too_many_arguments)]
     pub fn commitments(
         &mut self,
@@ -220,6 +221,14 @@ impl Ceremony {
             if to != expected {
                 return Err(format!(
                     "shares go to trustees {to:?}; expected one for each of {expected:?}"
+                ));
+            }
+            // SPEC.md §8.5.2: with E the identity, K = y·E is the identity
+            // too and the share's key is public.
+            if let Some(s) = shares.iter().find(|s| s.ephemeral.is_identity()) {
+                return Err(format!(
+                    "the ephemeral key of the share for trustee {} is the identity",
+                    s.to
                 ));
             }
             t.commitments = Some((commitments, shares));

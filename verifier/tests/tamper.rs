@@ -22,6 +22,7 @@ use psephos_verifier::testgen::{ElectionSpec, TestRecord};
 use psephos_verifier::{verify_lines, CheckId, Mirror, VerifierError};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use sha2::{Digest, Sha256};
 
 use CheckId::*;
 
@@ -399,6 +400,32 @@ fn reveal_that_does_not_match_its_commit_fails_the_ceremony_v4() {
         "not the hash trustee 1 committed to"
     ));
     assert_fails_exactly(&report, &[V4, V9, V10]);
+}
+
+#[test]
+fn reveal_with_an_identity_ephemeral_key_fails_the_ceremony_v4() {
+    // Dealer 2 reveals a share under E = identity (its key K = y·E would be
+    // public), committed to honestly: only the reveal rule can catch it.
+    let mut rec = base();
+    let reveal = rec.find("dkg_commitments")[1];
+    let commit = rec.find("dkg_commit")[1];
+    let mut body = rec.body(reveal).unwrap();
+    let Payload::DkgCommitments { shares, .. } = &mut body.payload else {
+        panic!("not a reveal")
+    };
+    shares[0].ephemeral = psephos_crypto::encoding::Point::identity();
+    let key = rec.gen.trustee_keys[1].clone();
+    let post = psephos_crypto::record::Post::sign(&body, &key).unwrap();
+    let hash: [u8; 32] = Sha256::digest(post.body_text().as_bytes()).into();
+    rec.set_post(reveal, post).unwrap();
+    let mut commit_body = rec.body(commit).unwrap();
+    commit_body.payload = Payload::DkgCommit { trustee: 2, hash };
+    rec.set_body(commit, &commit_body, &key).unwrap();
+    rec.rechain().unwrap();
+    let report = verify(&rec);
+    assert_fails_with(&report, V4, Some(reveal as u64));
+    assert!(failure_mentions(&report, V4, "ephemeral key"));
+    assert!(!failure_mentions(&report, V4, "committed to"));
 }
 
 #[test]
