@@ -43,6 +43,12 @@ fn trustee_absent_from_round1_is_left_out_and_can_still_decrypt() {
 }
 
 #[test]
+fn voting_cannot_open_before_t_acknowledgements() {
+    let board = MemoryBoard::new();
+    common::voting_cannot_open_before_t_acknowledgements(&board, &board);
+}
+
+#[test]
 fn key_file_of_another_trustee_is_refused() {
     let board = MemoryBoard::new();
     let mut party = Party::new(3);

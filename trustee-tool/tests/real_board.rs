@@ -57,3 +57,8 @@ fn cheating_dealer_is_disqualified_by_the_board_after_a_complaint() -> TestResul
 fn trustee_absent_from_round1_is_left_out_by_finalize_keys() -> TestResult {
     with_board(common::absent_trustee_is_left_out)
 }
+
+#[test]
+fn voting_cannot_open_on_the_board_before_t_acknowledgements() -> TestResult {
+    with_board(common::voting_cannot_open_before_t_acknowledgements)
+}

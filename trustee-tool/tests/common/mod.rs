@@ -499,3 +499,38 @@ pub fn absent_trustee_is_left_out<B: BoardClient, A: Admin>(board: &B, admin: &A
     let expected = credentials_and_ballots(board, admin, &party, &id);
     close_and_decrypt(board, admin, &mut party, &id, &[2, 4, 5], &expected);
 }
+
+/// SPEC.md §8.5.4, §10.3: voting cannot open before `t` trustees have
+/// acknowledged the joint key, even with the credential list posted.
+pub fn voting_cannot_open_before_t_acknowledgements<B: BoardClient, A: Admin>(
+    board: &B,
+    admin: &A,
+) {
+    let mut party = Party::new(3);
+    let id = unique_id("acks");
+    admin.create(&id, &party.manifest(2)).unwrap();
+    register_all(board, &mut party, &id);
+    for l in 1..=3 {
+        let _ = steps::round1(board, party.trustee(l), &id).unwrap();
+    }
+    for l in 1..=3 {
+        done(steps::round1(board, party.trustee(l), &id).unwrap());
+    }
+    for l in 1..=3 {
+        done(steps::round2(board, party.trustee(l), &id).unwrap());
+    }
+    admin.finalize(&id).unwrap();
+    let codes = party.dir.path().join(format!("{id}-voters.txt"));
+    done(credentials::generate(board, &id, &party.ca, 2, None, &codes, &mut OsRng).unwrap());
+    let refused = |admin: &A| match admin.open(&id) {
+        Err(psephos_trustee::TrusteeError::Api { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (409, "wrong_state"))
+        }
+        other => panic!("open before t acknowledgements: {other:?}"),
+    };
+    refused(admin);
+    done(steps::ack(board, party.trustee(3), &id).unwrap());
+    refused(admin);
+    done(steps::ack(board, party.trustee(1), &id).unwrap());
+    admin.open(&id).unwrap();
+}
