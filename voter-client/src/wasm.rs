@@ -379,3 +379,12 @@ pub fn manifest_summary(board_json: &str, election: &str, line: &str) -> Result<
         })).collect::<Vec<_>>(),
     }))
 }
+
+/// When the election reached each state, from entry lines (any windows of
+/// the log): `[{"state","index","time"}]` in log order.
+#[wasm_bindgen]
+pub fn timeline(jsonl: &str, threshold: u32) -> Result<String, JsError> {
+    let mut t = crate::timeline::Timeline::new(threshold);
+    t.push_lines(jsonl).map_err(js)?;
+    to_json(&t.milestones())
+}

@@ -237,7 +237,10 @@ mod tests {
         let (s, ct, _) = get(app.clone(), "/assets/psephos_voter_bg.wasm").await;
         assert_eq!((s, ct.as_str()), (StatusCode::OK, "application/wasm"));
         let (s, ct, b) = get(app.clone(), "/assets/..%2FCargo.toml").await;
-        assert_eq!((s, ct.as_str()), (StatusCode::NOT_FOUND, "application/json"));
+        assert_eq!(
+            (s, ct.as_str()),
+            (StatusCode::NOT_FOUND, "application/json")
+        );
         let error: serde_json::Value = serde_json::from_slice(&b).unwrap();
         assert_eq!(error["error"], "not_found");
     }

@@ -2,10 +2,13 @@
 
 //! The voting page end to end in Debian's headless Chromium, driven over
 //! WebDriver (chromedriver + fantoccini) against a real board with an open
-//! election (`psephos_board::testkit`), serving the built bundle through
-//! `psephos_voter::web::router`: a validation error, enter the credential,
-//! choose, audit once (checked in the page), cast, receipt verified in the
-//! page; then the public page finds the tracking code. Screenshots go to
+//! election (`psephos_board::testkit`), the board serving the built bundle
+//! itself (`Config::web`, as `psephos-board serve --web-dir` does): a
+//! validation error, a mistyped credential, the credential loaded from a
+//! file, choose, audit once (checked in the page), cast, receipt verified in
+//! the page, the bundle hash recomputed in the page; then the public page
+//! shows the timeline, finds the tracking code, checks the audit code and,
+//! once tallied, shows the results. Screenshots go to
 //! `target/screenshots/`; timings are printed (BENCHMARKS.md).
 //!
 //! Runs only with `PSEPHOS_BROWSER_TESTS=1` and a built bundle
@@ -158,8 +161,13 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
         WebAssets::from_dir(&dist).expect("build the bundle first: voter-client/build-web.sh");
     let bundle = hex::encode(assets.bundle_sha256());
 
-    // A board with an open election whose voting_opened entry names this bundle.
-    let board = TestBoard::sqlite().await.unwrap();
+    // A board serving the bundle, as `psephos-board serve --web-dir` does.
+    let data = tempfile_dir("board");
+    let mut config = psephos_board::Config::new(&data);
+    config.limits.rate_per_sec = 0.0;
+    config.web = Some(assets);
+    let board = TestBoard::start(config).await.unwrap();
+    let base = board.url.clone();
     let client = board.client();
     let budget = Contest {
         id: "budget".into(),
@@ -188,18 +196,12 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
         .post_ok(&sim.id, &sim.credential_list().unwrap())
         .await
         .unwrap();
+    // Opened without naming a hash: the board names the bundle it serves.
     client
-        .admin(&sim.id, "open", json!({ "bundle_sha256": bundle }))
+        .admin(&sim.id, "open", json!({}))
         .await
         .unwrap()
         .unwrap();
-
-    // The board's API and the pages on one origin, as the board serves them.
-    let app =
-        psephos_board::api::app(board.board.clone()).merge(psephos_voter::web::router(assets));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
 
     let (c, _driver) = browser().await;
     c.goto(&format!("{base}/elections/town-2026/vote"))
@@ -219,13 +221,57 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
     assert!(text(&c, "credential-error")
         .await
         .contains("Enter your voting credential"));
+    // A mistyped credential is caught by its checksum, with a sentence.
     let code = encode_credential(&sim.voters[0]).to_string();
+    let mut typo = code.clone();
+    let last = typo.pop().unwrap();
+    typo.push(if last == '0' { '1' } else { '0' });
     c.find(Locator::Id("credential"))
         .await
         .unwrap()
-        .send_keys(&code)
+        .send_keys(&typo)
         .await
         .unwrap();
+    c.find(Locator::Id("encrypt"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text(&c, "credential-error")
+        .await
+        .contains("not a valid voting credential"));
+    // The credential loaded from a file replaces what was typed.
+    let cred_file = tempfile_dir("credential").join("voter.credential");
+    std::fs::write(&cred_file, format!("{code}\n")).unwrap();
+    c.find(Locator::Id("credential-file"))
+        .await
+        .unwrap()
+        .send_keys(&cred_file.display().to_string())
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if c.find(Locator::Id("credential"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref()
+            == Some(code.as_str())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let loaded = c
+        .find(Locator::Id("credential"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(loaded.as_deref(), Some(code.as_str()));
     c.find(Locator::Id("c1-o0"))
         .await
         .unwrap()
@@ -332,6 +378,25 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
     assert_eq!(receipt.short_code, second_code);
     shot(&c, "vote-4-receipt").await;
 
+    // The page hashes the code it loaded and finds the record's bundle hash.
+    c.find(Locator::Id("check-bundle"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        if text(&c, "bundle-result").await.starts_with("Computed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let computed = text(&c, "bundle-result").await;
+    assert_eq!(
+        computed,
+        format!("Computed: {bundle} — matches the election record.")
+    );
+
     // In-page timing of encrypt + prove alone (WASM, this browser).
     let bench: serde_json::Value = c
         .execute_async(
@@ -347,6 +412,11 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
         .await
         .unwrap();
     ready(&c).await;
+    let timeline = text(&c, "timeline").await;
+    assert!(
+        timeline.contains("Voting open 20") && timeline.contains("Set up 20"),
+        "{timeline}"
+    );
     c.find(Locator::Id("search"))
         .await
         .unwrap()

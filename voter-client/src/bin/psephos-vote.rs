@@ -36,7 +36,8 @@ enum Command {
         /// The election id.
         #[arg(long)]
         election: String,
-        /// File holding your credential (64 hex digits).
+        /// File holding your credential: the psephos-cred-1:… code the
+        /// credential authority gave you (or its 64-hex-digit seed).
         #[arg(long)]
         credential: PathBuf,
         /// CONTEST=OPTION[,OPTION…] to select options, CONTEST=OPTION:POINTS[,…] to give points;

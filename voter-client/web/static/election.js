@@ -16,12 +16,28 @@ function fact(list, term, value, mono) {
   list.append(dt, dd);
 }
 
-function timeline(state) {
+// The states in order, each with the time of the entry that reached it
+// (read from the first and the last entries of the log).
+async function timeline(state, size, threshold) {
   const ol = $('timeline');
+  const times = {};
+  try {
+    const windows = size <= 512 ? [[0, size]] : [[0, 256], [size - 256, size]];
+    let lines = '';
+    for (const [a, b] of windows) lines += await getText(`${api(id)}/entries?start=${a}&end=${b}`);
+    for (const m of JSON.parse(wasm.timeline(lines, threshold))) times[m.state] = m.time;
+  } catch (_) { /* the states are still shown, without times */ }
   const at = STATES.findIndex(([s]) => s === state);
   STATES.forEach(([s, label], i) => {
     const li = document.createElement('li');
     li.textContent = label;
+    if (times[s] !== undefined) {
+      const when = new Date(times[s] * 1000);
+      const t = document.createElement('time');
+      t.dateTime = when.toISOString();
+      t.textContent = `${when.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+      li.append(' ', t);
+    }
     if (i < at) li.className = 'done';
     if (s === state) li.setAttribute('aria-current', 'step');
     ol.appendChild(li);
@@ -130,7 +146,7 @@ async function main() {
     const manifest = JSON.parse(wasm.manifest_summary(boardText, id, await getText(`${api(id)}/entries?start=0&end=1`)));
     document.title = `${manifest.title} — Psephos`;
     $('title').textContent = manifest.title;
-    timeline(status.state);
+    await timeline(status.state, status.size, manifest.threshold);
     if (status.state === 'open') {
       $('vote-link').href = `/elections/${encodeURIComponent(id)}/vote`;
       $('vote-link').hidden = false;
@@ -138,7 +154,7 @@ async function main() {
     const facts = $('facts');
     fact(facts, 'State', (STATES.find(([s]) => s === status.state) || [0, status.state])[1]);
     fact(facts, 'Trustees', `${manifest.trustees.join(', ')} — any ${manifest.threshold} of ${manifest.trustees.length} can decrypt the tally`);
-    if (status.acks !== undefined) fact(facts, 'Key acknowledgements', String(status.acks));
+    if (Array.isArray(status.acks)) fact(facts, 'Key acknowledgements', `${status.acks.length} of ${manifest.trustees.length} trustees checked the joint key`);
     if (status.ballots !== undefined) fact(facts, 'Ballots received', String(status.ballots));
     if (status.counted !== undefined && status.counted !== null) fact(facts, 'Ballots counted', String(status.counted));
     fact(facts, 'Entries in the record', String(status.size));
