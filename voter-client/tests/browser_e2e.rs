@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
+use psephos_board::mirror::{add_mirror, Mirror, MirrorConfig};
 use psephos_board::testkit::{plurality_contest, SimElection, TestBoard};
 use psephos_crypto::ballot::{Contest, ContestOption};
 use psephos_crypto::credential::encode_credential;
@@ -457,6 +458,50 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
         .await
         .starts_with("The audit passed"));
     shot(&c, "election-page").await;
+
+    // A mirror (`psephos-board mirror --web-dir`) serves the same pages over
+    // its copy of the log: the audit code checks there too, and the
+    // checkpoint shows the mirror's cosignature.
+    let mut mconfig = MirrorConfig::new(&base, tempfile_dir("mirror"));
+    mconfig.limits.rate_per_sec = 0.0;
+    mconfig.web = Some(WebAssets::from_dir(&dist).unwrap());
+    let mut mirror = Mirror::open(mconfig).await.unwrap();
+    add_mirror(&board.board.store, &mirror.vkey(), None)
+        .await
+        .unwrap();
+    mirror.pass().await.unwrap();
+    let mirror_app = mirror.app();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mirror_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            mirror_app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    c.goto(&format!("{mirror_url}/elections/town-2026"))
+        .await
+        .unwrap();
+    ready(&c).await;
+    assert!(text(&c, "checkpoint").await.contains("psephos-mirror"));
+    c.find(Locator::Id("audit-code"))
+        .await
+        .unwrap()
+        .send_keys(&audit_code)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#audit-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_visible(&c, "audit-report").await;
+    assert!(text(&c, "audit-result")
+        .await
+        .starts_with("The audit passed"));
+    shot(&c, "mirror-election-page").await;
 
     let console_errors: serde_json::Value = c
         .execute("return document.querySelectorAll('.bad').length;", vec![])
