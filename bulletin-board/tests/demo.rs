@@ -236,3 +236,40 @@ fn keep_serving_leaves_an_open_election_whose_voting_page_and_printed_credential
     )
     .unwrap();
 }
+
+/// `DATABASE_URL=postgres://…`: the same demo on PostgreSQL (skipped
+/// without a server unless `PSEPHOS_REQUIRE_POSTGRES=1`); no SQLite file
+/// is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_runs_on_postgresql_when_database_url_is_set() {
+    let Some(pg) = psephos_board::testkit::PgDatabase::create().await.unwrap() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    let seed = 7u64;
+    let output = Command::new(env!("CARGO_BIN_EXE_psephos-board"))
+        .args(["demo", "--voters", "6", "--audits", "1", "--seed", "7"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--summary")
+        .arg(&summary)
+        .env("DATABASE_URL", &pg.url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    pg.drop_database().await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "demo failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("database: DATABASE_URL"), "{stdout}");
+    assert!(!dir.path().join("data/board.sqlite3").exists());
+    let s: Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    let want = serde_json::to_value(expected(seed, 6)).unwrap();
+    assert_eq!(s["published"], want);
+    assert_eq!(s["verified"], want);
+    assert_eq!(s["verifier_passed"], Value::Bool(true));
+}
