@@ -107,6 +107,7 @@ fn posts_router() -> Router<AppState> {
 
 fn admin_router() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/elections/{id}/close-commits", post(close_commits))
         .route("/api/v1/elections/{id}/finalize-keys", post(finalize_keys))
         .route("/api/v1/elections/{id}/open", post(open_voting))
         .route("/api/v1/elections/{id}/close", post(close_voting))
@@ -495,6 +496,15 @@ async fn admin_action(board: &Arc<Board>, id: String, action: AdminAction) -> Re
     .await?;
     let receipt = wait(rx).await?;
     Ok((StatusCode::CREATED, Json(receipt)).into_response())
+}
+
+async fn close_commits(
+    State(board): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    require_admin(&board, &headers)?;
+    admin_action(&board, id, AdminAction::CloseCommits).await
 }
 
 async fn finalize_keys(

@@ -54,6 +54,8 @@ pub struct Receipt {
 /// An administrator's action; the board writes the entry.
 #[derive(Debug, Clone, Copy)]
 pub enum AdminAction {
+    /// `dkg_commits_closed`.
+    CloseCommits,
     /// `joint_key`.
     FinalizeKeys,
     /// `voting_opened` with the bundle hash.
@@ -429,6 +431,7 @@ async fn stage(
             } => (post, body, check, Some(reply)),
             Job::Admin { action, reply, .. } => {
                 let payload = match action {
+                    AdminAction::CloseCommits => el.close_commits(),
                     AdminAction::FinalizeKeys => el.finalize_keys(),
                     AdminAction::Open(bundle) => el.open_voting(bundle),
                     AdminAction::Close => el.close_voting(),

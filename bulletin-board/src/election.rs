@@ -150,6 +150,9 @@ pub struct Election {
     pub registrations: BTreeMap<u32, Point>,
     /// `i ↦` committed hash.
     pub commits: BTreeMap<u32, [u8; 32]>,
+    /// The administrator closed round-1 commits (`dkg_commits_closed`,
+    /// SPEC.md §10.3 rule 2).
+    pub commits_closed: bool,
     /// `i ↦` revealed round-1 message.
     pub revealed: BTreeMap<u32, Reveal>,
     /// Complaints with valid evidence, in log order.
@@ -279,6 +282,7 @@ impl Election {
             phase: Phase::Setup,
             registrations: BTreeMap::new(),
             commits: BTreeMap::new(),
+            commits_closed: false,
             revealed: BTreeMap::new(),
             complaints: Vec::new(),
             joint: None,
@@ -397,12 +401,25 @@ impl Election {
                         ),
                     ));
                 }
+                if self.commits_closed {
+                    return Err(BoardError::conflict(
+                        "wrong_state",
+                        "the administrator has closed round-1 commits; the trustees that committed reveal without this one",
+                    ));
+                }
                 if self.commits.contains_key(trustee) {
                     return Err(duplicate(format!(
                         "trustee {trustee} has already committed"
                     )));
                 }
                 self.commits.insert(*trustee, *hash);
+                Ok(Applied::default())
+            }
+            Payload::DkgCommitsClosed {} => {
+                if check != Check::Replay {
+                    return Err(board_only("dkg_commits_closed"));
+                }
+                self.commits_closed = true;
                 Ok(Applied::default())
             }
             Payload::DkgCommitments {
@@ -413,12 +430,20 @@ impl Election {
             } => {
                 self.in_ceremony("dkg_commitments")?;
                 self.require_trustee(body, *trustee, check)?;
-                if self.commits.len() != n as usize {
+                if self.commits.len() != n as usize && !self.commits_closed {
                     return Err(BoardError::conflict(
                         "wrong_state",
                         format!(
-                            "dkg_commitments may be revealed only once all {n} dkg_commit posts are on the board; {} are",
+                            "dkg_commitments may be revealed only once all {n} dkg_commit posts are on the board (or the administrator has closed commits); {} are",
                             self.commits.len()
+                        ),
+                    ));
+                }
+                if !self.commits.contains_key(trustee) {
+                    return Err(BoardError::conflict(
+                        "wrong_state",
+                        format!(
+                            "trustee {trustee} did not commit before round-1 commits were closed"
                         ),
                     ));
                 }
@@ -730,6 +755,51 @@ impl Election {
         .map_err(|e| BoardError::invalid("invalid_proof", format!("complaint evidence: {e}")))
     }
 
+    /// The `dkg_commits_closed` entry the board appends at `close-commits`
+    /// (SPEC.md §10.3 rule 2), or why not: a trustee that never commits
+    /// would otherwise stop the ceremony, since no reveal is accepted
+    /// before every commit. The dealers are fixed before any reveal, so the
+    /// cut-off lets no one choose a polynomial after seeing another's.
+    pub fn close_commits(&self) -> Result<Payload> {
+        if self.phase != Phase::KeyCeremony || self.joint.is_some() || self.commits_closed {
+            return Err(BoardError::conflict(
+                "wrong_state",
+                format!(
+                    "close-commits needs round 1 in progress and not yet closed; the election is {}{}",
+                    self.phase.as_str(),
+                    if self.commits_closed { ", commits already closed" } else { "" }
+                ),
+            ));
+        }
+        let n = self.n() as usize;
+        if self.registrations.len() != n {
+            return Err(BoardError::conflict(
+                "wrong_state",
+                format!(
+                    "round 1 has not started: {} of {n} trustees have registered",
+                    self.registrations.len()
+                ),
+            ));
+        }
+        if self.commits.len() == n {
+            return Err(BoardError::conflict(
+                "wrong_state",
+                "every trustee has committed: there is nothing to close",
+            ));
+        }
+        if self.commits.len() < self.t() as usize {
+            return Err(BoardError::conflict(
+                "ceremony_incomplete",
+                format!(
+                    "only {} of {n} trustees have committed; the threshold is {}, so the ceremony could not produce a key",
+                    self.commits.len(),
+                    self.t()
+                ),
+            ));
+        }
+        Ok(Payload::DkgCommitsClosed {})
+    }
+
     /// The joint key entry the board appends at `finalize-keys`
     /// (SPEC.md §10.3 step 5), or why not yet.
     pub fn finalize_keys(&self) -> Result<Payload> {
@@ -930,6 +1000,7 @@ impl Election {
             "threshold": self.t(),
             "registered": self.registrations.keys().collect::<Vec<_>>(),
             "committed": self.commits.keys().collect::<Vec<_>>(),
+            "commits_closed": self.commits_closed,
             "revealed": self.revealed.keys().collect::<Vec<_>>(),
             "complaints": self.complaints.iter().map(|c| json!({"trustee": c.trustee, "dealer": c.dealer})).collect::<Vec<_>>(),
             "acks": self.acks.iter().collect::<Vec<_>>(),
@@ -956,14 +1027,25 @@ impl Election {
                 "trustee registrations from {:?}",
                 missing(self.registrations.keys().copied().collect())
             ),
-            Phase::KeyCeremony if self.joint.is_none() && self.commits.len() < n => format!(
-                "dkg_commit from {:?}",
-                missing(self.commits.keys().copied().collect())
-            ),
-            Phase::KeyCeremony if self.joint.is_none() && self.revealed.len() < n => format!(
-                "dkg_commitments from {:?} (or finalize-keys to disqualify them)",
-                missing(self.revealed.keys().copied().collect())
-            ),
+            Phase::KeyCeremony
+                if self.joint.is_none() && !self.commits_closed && self.commits.len() < n =>
+            {
+                format!(
+                    "dkg_commit from {:?} (or the administrator's close-commits to go on without them)",
+                    missing(self.commits.keys().copied().collect())
+                )
+            }
+            Phase::KeyCeremony
+                if self.joint.is_none() && self.revealed.len() < self.commits.len() =>
+            {
+                format!(
+                    "dkg_commitments from {:?} (or finalize-keys to disqualify them)",
+                    self.commits
+                        .keys()
+                        .filter(|i| !self.revealed.contains_key(i))
+                        .collect::<Vec<_>>()
+                )
+            }
             Phase::KeyCeremony if self.joint.is_none() => {
                 "complaints, then the administrator's finalize-keys".into()
             }

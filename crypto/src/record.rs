@@ -192,6 +192,10 @@ pub enum Payload {
         #[serde(with = "hex32")]
         hash: [u8; 32],
     },
+    /// Round 1 cut-off (author: board): no `dkg_commit` is accepted after
+    /// it, and the trustees that committed reveal without waiting for the
+    /// ones that did not (SPEC.md §8.5.2).
+    DkgCommitsClosed {},
     /// Round 1, reveal: Feldman commitments with proofs, and encrypted shares.
     DkgCommitments {
         /// `i`
@@ -270,6 +274,7 @@ impl Payload {
             Payload::Manifest(_) => "manifest",
             Payload::TrusteeRegistration { .. } => "trustee_registration",
             Payload::DkgCommit { .. } => "dkg_commit",
+            Payload::DkgCommitsClosed {} => "dkg_commits_closed",
             Payload::DkgCommitments { .. } => "dkg_commitments",
             Payload::DkgComplaint { .. } => "dkg_complaint",
             Payload::JointKey { .. } => "joint_key",
@@ -479,6 +484,19 @@ mod tests {
             payload,
         };
         Post::sign(&body, key).unwrap()
+    }
+
+    #[test]
+    fn commits_closed_entry_has_its_type_name_and_no_fields() {
+        let key = SigningKey::generate(&mut OsRng);
+        let post = signed(&key, Payload::DkgCommitsClosed {});
+        assert!(post
+            .body_text()
+            .ends_with("\"type\":\"dkg_commits_closed\"}"));
+        assert_eq!(
+            post.open().unwrap().payload.type_name(),
+            "dkg_commits_closed"
+        );
     }
 
     #[test]

@@ -300,6 +300,15 @@ impl AdminClient {
         )
     }
 
+    /// `POST /api/v1/elections/{id}/close-commits`.
+    pub fn close_commits(&self, id: &str) -> Result<Value> {
+        check_election_id(id)?;
+        self.action(
+            &format!("/api/v1/elections/{id}/close-commits"),
+            &serde_json::json!({}),
+        )
+    }
+
     /// `POST /api/v1/elections/{id}/finalize-keys`.
     pub fn finalize_keys(&self, id: &str) -> Result<Value> {
         check_election_id(id)?;

@@ -106,6 +106,30 @@ impl MemoryBoard {
         Ok(())
     }
 
+    /// `close-commits`: cut round-1 commits off (SPEC.md §10.3 rule 2).
+    pub fn close_commits(&self, id: &str) -> Result<()> {
+        let post = self.board_post(id, Payload::DkgCommitsClosed {})?;
+        self.with_log(id, |log| {
+            let view = view_of(id, log)?;
+            let n = view.n() as usize;
+            if view.joint.is_some()
+                || view.commits_closed.is_some()
+                || view.registrations.len() != n
+                || view.commits.len() == n
+            {
+                return Err(api(
+                    409,
+                    "wrong_state",
+                    "round 1 is not waiting for commits",
+                ));
+            }
+            if view.commits.len() < view.t() as usize {
+                return Err(api(409, "ceremony_incomplete", "fewer than t commits"));
+            }
+            Self::append(log, post).map(|_| ())
+        })
+    }
+
     /// `finalize-keys`: post the joint key that follows from the log.
     pub fn finalize_keys(&self, id: &str) -> Result<()> {
         let post = {
@@ -212,6 +236,7 @@ impl BoardClient for MemoryBoard {
         if matches!(
             body.payload,
             Payload::Manifest(_)
+                | Payload::DkgCommitsClosed {}
                 | Payload::JointKey { .. }
                 | Payload::VotingOpened { .. }
                 | Payload::VotingClosed {}
@@ -234,7 +259,9 @@ impl BoardClient for MemoryBoard {
                         "dkg_commit needs all registrations",
                     ))
                 }
-                Payload::DkgCommitments { .. } if view.commits.len() != n => {
+                Payload::DkgCommitments { .. }
+                    if view.commits.len() != n && view.commits_closed.is_none() =>
+                {
                     return Err(api(409, "wrong_state", "reveal needs all commits"))
                 }
                 _ => {}

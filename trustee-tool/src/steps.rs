@@ -175,6 +175,12 @@ pub fn round1<B: BoardClient>(
         }
         Stage::Dealt(d) => d,
         Stage::Enrolled(e) => {
+            if let Some(at) = view
+                .commits_closed
+                .filter(|_| !view.commits.contains_key(&l))
+            {
+                return Err(closed_without(l, at));
+            }
             if view.joint.is_some() || view.commits.contains_key(&l) {
                 return Err(TrusteeError::Protocol(format!(
                     "round 1 is over for trustee {l} without a dealing from this key file; \
@@ -202,6 +208,9 @@ pub fn round1<B: BoardClient>(
         }
         Some(_) => view,
         None => {
+            if let Some(at) = view.commits_closed {
+                return Err(closed_without(l, at));
+            }
             if view.joint.is_some() {
                 return Err(TrusteeError::Protocol(
                     "the ceremony was finalized without this trustee's round 1".into(),
@@ -229,10 +238,14 @@ pub fn round1<B: BoardClient>(
         )));
     }
     let missing = view.missing(&view.commits);
-    if !missing.is_empty() {
+    if !missing.is_empty() && view.commits_closed.is_none() {
         return Ok(Outcome::Waiting {
             progress: (!progress.is_empty()).then(|| progress.join("; ")),
-            waiting_for: format!("dkg_commit from {}", trustees(&missing)),
+            waiting_for: format!(
+                "dkg_commit from {} (or the administrator's close-commits, which goes on \
+                 without them)",
+                trustees(&missing)
+            ),
         });
     }
     let index = post(board, election, &dealt.reveal(file.keys())?)?;
@@ -241,6 +254,14 @@ pub fn round1<B: BoardClient>(
         "{}; next: `round2`",
         progress.join("; ")
     )))
+}
+
+/// Round 1 was cut off (SPEC.md §8.5.2) before trustee `l` committed.
+fn closed_without(l: u32, at: u64) -> TrusteeError {
+    TrusteeError::Protocol(format!(
+        "round-1 commits were closed without trustee {l} (dkg_commits_closed, entry {at}); its \
+         dealing does not count. Run `round2` and `ack` to receive a key share anyway"
+    ))
 }
 
 /// The round-2 state for this trustee, starting round 2 if needed.
@@ -258,7 +279,9 @@ fn into_checking(
         }
         Stage::Checking(c) => c,
         Stage::Dealt(d) => {
-            let own_done = view.reveals.contains_key(&l) || view.rejected_reveals.contains_key(&l);
+            let cut_off = view.commits_closed.is_some() && !view.commits.contains_key(&l);
+            let own_done =
+                view.reveals.contains_key(&l) || view.rejected_reveals.contains_key(&l) || cut_off;
             if !own_done && view.joint.is_none() {
                 return Err(TrusteeError::Protocol(format!(
                     "trustee {l} has not revealed its round-1 message yet: run `round1` first"
@@ -267,7 +290,10 @@ fn into_checking(
             d.into_checking(view)
         }
         Stage::Enrolled(e) => {
-            if view.joint.is_none() && !view.commits.contains_key(&l) {
+            if view.joint.is_none()
+                && view.commits_closed.is_none()
+                && !view.commits.contains_key(&l)
+            {
                 return Err(TrusteeError::Protocol(format!(
                     "trustee {l} has not taken part in round 1: run `round1` first"
                 )));
@@ -319,7 +345,9 @@ pub fn round2<B: BoardClient>(
         list(&checking.good()),
         list(&checking.accused())
     ));
-    let not_revealed: Vec<u32> = (1..=view.n())
+    let not_revealed: Vec<u32> = view
+        .round1_dealers()
+        .into_iter()
         .filter(|i| !view.reveals.contains_key(i) && !view.rejected_reveals.contains_key(i))
         .collect();
     if view.joint.is_none() && !not_revealed.is_empty() {
@@ -516,10 +544,22 @@ pub fn status<B: BoardClient>(
         keys(view.commits.keys().copied().collect()),
         list(&view.missing(&view.commits))
     ));
+    if let Some(at) = view.commits_closed {
+        out.push(format!(
+            "commits closed by the administrator at entry {at}: dealers are {}",
+            list(&view.round1_dealers())
+        ));
+    }
     out.push(format!(
         "revealed:   {} (missing {})",
         keys(view.reveals.keys().copied().collect()),
-        list(&view.missing(&view.reveals))
+        list(
+            &view
+                .round1_dealers()
+                .into_iter()
+                .filter(|i| !view.reveals.contains_key(i))
+                .collect::<Vec<_>>()
+        )
     ));
     for c in &view.complaints {
         out.push(format!(

@@ -108,6 +108,9 @@ pub struct ElectionView {
     pub registrations: BTreeMap<u32, NonIdentityPoint>,
     /// Committed hash per trustee, with its entry index.
     pub commits: BTreeMap<u32, (u64, [u8; 32])>,
+    /// Index of the board's `dkg_commits_closed`, if the administrator cut
+    /// round-1 commits off (SPEC.md §8.5.2).
+    pub commits_closed: Option<u64>,
     /// Valid reveals per dealer.
     pub reveals: BTreeMap<u32, Reveal>,
     /// Reveals that failed a public check, with the reason.
@@ -166,6 +169,15 @@ impl ElectionView {
             .map(|t| t.index)
     }
 
+    /// The dealers whose reveal round 1 waits for: every trustee, or once
+    /// commits are closed, those that committed (SPEC.md §8.5.2).
+    pub fn round1_dealers(&self) -> Vec<u32> {
+        match self.commits_closed {
+            Some(_) => self.commits.keys().copied().collect(),
+            None => (1..=self.n()).collect(),
+        }
+    }
+
     /// Trustees `1..=n` not in `have`.
     pub fn missing<V>(&self, have: &BTreeMap<u32, V>) -> Vec<u32> {
         (1..=self.n()).filter(|l| !have.contains_key(l)).collect()
@@ -197,7 +209,7 @@ impl ElectionView {
         // the others chose their polynomials blind. An honest board refuses
         // an early reveal; this tool does not take the board's word for it.
         let missing = self.missing(&self.commits);
-        if !missing.is_empty() {
+        if !missing.is_empty() && self.commits_closed.is_none() {
             return Err(format!(
                 "revealed before every trustee committed (missing {})",
                 crate::ceremony::list(&missing)
@@ -266,6 +278,7 @@ impl ElectionView {
                     self.warn(index, format!("dkg_commit for {trustee} by another key"));
                 } else if !in_ceremony
                     || self.registrations.len() != self.n() as usize
+                    || self.commits_closed.is_some()
                     || !self.reveals.is_empty()
                     || self.commits.contains_key(&trustee)
                 {
@@ -275,6 +288,24 @@ impl ElectionView {
                     );
                 } else {
                     self.commits.insert(trustee, (index, hash));
+                }
+            }
+            Payload::DkgCommitsClosed {} => {
+                let n = self.n() as usize;
+                if !by_board
+                    || !in_ceremony
+                    || self.commits_closed.is_some()
+                    || self.registrations.len() != n
+                    || self.commits.len() < self.t() as usize
+                    || self.commits.len() == n
+                    || !self.reveals.is_empty()
+                {
+                    self.warn(
+                        index,
+                        "dkg_commits_closed not by the board, repeated, or against the rules of SPEC.md §10.3",
+                    );
+                } else {
+                    self.commits_closed = Some(index);
                 }
             }
             ref p @ Payload::DkgCommitments { trustee, .. } => {
@@ -510,6 +541,7 @@ impl ViewBuilder {
                     head: leaf,
                     registrations: BTreeMap::new(),
                     commits: BTreeMap::new(),
+                    commits_closed: None,
                     reveals: BTreeMap::new(),
                     rejected_reveals: BTreeMap::new(),
                     complaints: Vec::new(),

@@ -13,6 +13,9 @@ impl Admin for MemoryBoard {
     fn create(&self, id: &str, manifest: &Manifest) -> Result<()> {
         self.create_election(id, manifest)
     }
+    fn close_commits(&self, id: &str) -> Result<()> {
+        MemoryBoard::close_commits(self, id)
+    }
     fn finalize(&self, id: &str) -> Result<()> {
         self.finalize_keys(id)
     }
@@ -40,6 +43,12 @@ fn cheating_dealer_is_caught_by_complaint_and_disqualified() {
 fn trustee_absent_from_round1_is_left_out_and_can_still_decrypt() {
     let board = MemoryBoard::new();
     common::absent_trustee_is_left_out(&board, &board);
+}
+
+#[test]
+fn trustee_that_never_commits_is_cut_off_and_can_still_decrypt() {
+    let board = MemoryBoard::new();
+    common::trustee_that_never_commits_is_cut_off(&board, &board);
 }
 
 #[test]

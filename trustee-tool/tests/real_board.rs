@@ -14,6 +14,9 @@ impl Admin for AdminClient {
     fn create(&self, id: &str, manifest: &Manifest) -> Result<()> {
         self.create_election(id, manifest).map(|_| ())
     }
+    fn close_commits(&self, id: &str) -> Result<()> {
+        AdminClient::close_commits(self, id).map(|_| ())
+    }
     fn finalize(&self, id: &str) -> Result<()> {
         self.finalize_keys(id).map(|_| ())
     }
@@ -61,4 +64,9 @@ fn trustee_absent_from_round1_is_left_out_by_finalize_keys() -> TestResult {
 #[test]
 fn voting_cannot_open_on_the_board_before_t_acknowledgements() -> TestResult {
     with_board(common::voting_cannot_open_before_t_acknowledgements)
+}
+
+#[test]
+fn trustee_that_never_commits_is_cut_off_by_the_boards_close_commits() -> TestResult {
+    with_board(common::trustee_that_never_commits_is_cut_off)
 }

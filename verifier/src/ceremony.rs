@@ -59,6 +59,8 @@ pub(crate) struct Ceremony {
     fingerprint: Fingerprint,
     state: Vec<TrusteeState>,
     joint: Option<JointKey>,
+    /// Entry of the board's `dkg_commits_closed`, if round 1 was cut off.
+    commits_closed: Option<u64>,
     acks: u32,
     complaints: (u32, u32),
 }
@@ -73,6 +75,7 @@ impl Ceremony {
             fingerprint: Fingerprint::ceremony(&manifest_hash),
             state: trustees.iter().map(|_| TrusteeState::default()).collect(),
             joint: None,
+            commits_closed: None,
             acks: 0,
             complaints: (0, 0),
         }
@@ -162,6 +165,11 @@ impl Ceremony {
             if self.state.iter().any(|t| t.encryption_key.is_none()) {
                 return Err("commit before every trustee registered".into());
             }
+            if let Some(at) = self.commits_closed {
+                return Err(format!(
+                    "commit after round-1 commits were closed at entry {at}"
+                ));
+            }
             let t = self.trustee(i, author)?;
             if t.commit.is_some() {
                 return Err(format!("trustee {i} has already committed"));
@@ -172,6 +180,45 @@ impl Ceremony {
         if let Err(e) = r {
             checks.fail(V4, Some(index), format!("dkg_commit: {e}"));
         }
+    }
+
+    /// `dkg_commits_closed` (author already checked to be the board): the
+    /// cut-off of round-1 commits (SPEC.md §8.5.2, §11.4).
+    pub fn commits_closed(&mut self, checks: &mut Checks, index: u64) {
+        checks.count(V4, 1);
+        let committed = self.state.iter().filter(|t| t.commit.is_some()).count();
+        let r: Result<_, String> = (|| {
+            self.closed("closing commits")?;
+            if let Some(at) = self.commits_closed {
+                return Err(format!("commits were already closed at entry {at}"));
+            }
+            if self.state.iter().any(|t| t.encryption_key.is_none()) {
+                return Err("closed before every trustee registered".into());
+            }
+            if committed == self.n() {
+                return Err("closed although every trustee had committed".into());
+            }
+            if committed < self.threshold as usize {
+                return Err(format!(
+                    "closed with {committed} commits, fewer than the threshold {}",
+                    self.threshold
+                ));
+            }
+            Ok(())
+        })();
+        match r {
+            Ok(()) => checks.note(
+                V4,
+                format!(
+                    "entry {index}: round-1 commits closed by the board with {committed} of {} trustees committed",
+                    self.n()
+                ),
+            ),
+            Err(e) => checks.fail(V4, Some(index), format!("dkg_commits_closed: {e}")),
+        }
+        // Lifecycle entries take effect even when a precondition fails
+        // (SPEC.md §11), so that one fault is reported once.
+        self.commits_closed.get_or_insert(index);
     }
 
     /// `dkg_commitments`: the reveal, checked against the commit, with its
@@ -195,10 +242,15 @@ impl Ceremony {
         let n = self.n() as u32;
         let r: Result<_, String> = (|| {
             self.closed("reveal")?;
-            if self.state.iter().any(|t| t.commit.is_none()) {
+            if self.commits_closed.is_none() && self.state.iter().any(|t| t.commit.is_none()) {
                 return Err("reveal before every trustee committed".into());
             }
             let t = self.trustee(i, author)?;
+            if t.commit.is_none() {
+                return Err(format!(
+                    "trustee {i} did not commit before round-1 commits were closed"
+                ));
+            }
             if t.revealed {
                 return Err(format!("trustee {i} has already revealed"));
             }

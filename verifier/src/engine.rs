@@ -403,6 +403,15 @@ impl Verifier {
             Payload::DkgCommit { trustee, hash } => {
                 ceremony.commit(checks, index, &author, trustee, hash)
             }
+            Payload::DkgCommitsClosed {} => {
+                if !self.board_authored(V4, index, "dkg_commits_closed", &author) {
+                    self.checks.count(V4, 1);
+                    return;
+                }
+                if let Some(c) = self.ceremony.as_mut() {
+                    c.commits_closed(&mut self.checks, index);
+                }
+            }
             Payload::DkgCommitments {
                 trustee,
                 commitments,

@@ -82,6 +82,10 @@ pub struct ElectionSpec {
     /// `(dealer, victim)`: the dealer sends the victim a bad share, the
     /// victim complains, the dealer is disqualified.
     pub bad_dealer: Option<(u32, u32)>,
+    /// A trustee that registers but never commits in round 1: the board
+    /// closes commits (`dkg_commits_closed`) and the others go on without
+    /// it as a dealer (SPEC.md §8.5.2); it still decrypts if asked to.
+    pub absent_dealer: Option<u32>,
     /// Trustees that post partial decryptions (empty: `1..=t`).
     pub decrypting: Vec<u32>,
     /// Seed of every key and every ballot.
@@ -122,6 +126,7 @@ impl ElectionSpec {
             ballots,
             weighted: false,
             bad_dealer: None,
+            absent_dealer: None,
             decrypting: Vec::new(),
             seed: [7; 32],
         }
@@ -452,17 +457,25 @@ pub fn generate<S: Sink>(
         reveals.push((body, post));
     }
     for (i, (key, (_, post))) in (1u32..).zip(trustee_keys.iter().zip(&reveals)) {
+        if spec.absent_dealer == Some(i) {
+            continue;
+        }
         let hash: [u8; 32] = Sha256::digest(post.body_text().as_bytes()).into();
         log.post(key, Payload::DkgCommit { trustee: i, hash })?;
     }
+    if spec.absent_dealer.is_some() {
+        log.post(&board, Payload::DkgCommitsClosed {})?;
+    }
     let mut bodies = Vec::new();
-    for (body, post) in reveals {
-        log.append(post)?;
+    for ((body, post), i) in reveals.into_iter().zip(1u32..) {
+        if spec.absent_dealer != Some(i) {
+            log.append(post)?;
+        }
         bodies.push(body);
     }
 
     // Round 2: the victim of a bad dealer complains.
-    let mut qualified: Vec<u32> = (1..=n).collect();
+    let mut qualified: Vec<u32> = (1..=n).filter(|&i| spec.absent_dealer != Some(i)).collect();
     if let Some((dealer, victim)) = spec.bad_dealer {
         let d = bodies
             .get((dealer as usize).wrapping_sub(1))

@@ -611,3 +611,71 @@ fn unfounded_complaint_is_noted_and_changes_nothing() {
     assert_fails_exactly(&report, &[V4]);
     assert!(failure_mentions(&report, V4, "evidence does not verify"));
 }
+
+/// A record where trustee 3 of 4 never committed and the board closed
+/// commits (SPEC.md §8.5.2).
+fn with_closed_commits() -> TestRecord {
+    static REC: OnceLock<TestRecord> = OnceLock::new();
+    REC.get_or_init(|| {
+        let mut spec = ElectionSpec::plurality(6);
+        spec.voters = 5;
+        spec.election = "no-show".into();
+        spec.trustees = 4;
+        spec.absent_dealer = Some(3);
+        let rec = TestRecord::generate(&spec).unwrap();
+        assert!(rec.verify().unwrap().passed);
+        rec
+    })
+    .clone()
+}
+
+#[test]
+fn commit_after_the_board_closed_commits_fails_the_ceremony_v4() {
+    let mut rec = with_closed_commits();
+    let close = position_of_type(&rec, "dkg_commits_closed");
+    let key = rec.gen.trustee_keys[2].clone();
+    let late = psephos_crypto::record::Post::sign(
+        &psephos_crypto::record::Body {
+            election: rec.gen.spec.election.clone(),
+            author: psephos_crypto::record::AuthorKey::of(&key),
+            payload: Payload::DkgCommit {
+                trustee: 3,
+                hash: [3; 32],
+            },
+        },
+        &key,
+    )
+    .unwrap();
+    rec.insert(close + 1, late).unwrap();
+    rec.rechain().unwrap();
+    let report = verify(&rec);
+    assert_fails_exactly(&report, &[V4]);
+    assert_fails_with(&report, V4, Some(close as u64 + 1));
+    assert!(failure_mentions(
+        &report,
+        V4,
+        "after round-1 commits were closed"
+    ));
+}
+
+#[test]
+fn commits_closed_although_every_trustee_committed_fails_the_ceremony_v4() {
+    let mut rec = base();
+    let at = *rec.find("dkg_commit").last().unwrap() + 1;
+    let board = rec.gen.board.clone();
+    let close = psephos_crypto::record::Post::sign(
+        &psephos_crypto::record::Body {
+            election: rec.gen.spec.election.clone(),
+            author: psephos_crypto::record::AuthorKey::of(&board),
+            payload: Payload::DkgCommitsClosed {},
+        },
+        &board,
+    )
+    .unwrap();
+    rec.insert(at, close).unwrap();
+    rec.rechain().unwrap();
+    let report = verify(&rec);
+    assert_fails_exactly(&report, &[V4]);
+    assert_fails_with(&report, V4, Some(at as u64));
+    assert!(failure_mentions(&report, V4, "every trustee had committed"));
+}

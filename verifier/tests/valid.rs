@@ -55,6 +55,7 @@ fn weighted_multi_contest_record_with_a_disqualified_dealer_passes() {
         ballots: 13,
         weighted: true,
         bad_dealer: Some((1, 3)),
+        absent_dealer: None,
         decrypting: vec![4, 2, 3],
         seed: [3; 32],
     };
@@ -134,4 +135,34 @@ fn generator_is_deterministic() {
     let b = TestRecord::generate(&small()).unwrap();
     assert_eq!(a.lines, b.lines);
     assert_eq!(a.gen.checkpoint, b.gen.checkpoint);
+}
+
+/// SPEC.md §8.5.2, §11.4: trustee 3 of 4 never commits; the board closes
+/// commits, the other three deal, and trustee 3 (not a dealer) still holds
+/// a key share and decrypts.
+#[test]
+fn record_where_the_board_closed_commits_without_a_trustee_passes() {
+    let mut spec = ElectionSpec::plurality(8);
+    spec.election = "no-show".into();
+    spec.voters = 6;
+    spec.trustees = 4;
+    spec.threshold = 2;
+    spec.absent_dealer = Some(3);
+    spec.decrypting = vec![3, 4];
+    let rec = TestRecord::generate(&spec).unwrap();
+    assert_eq!(rec.find("dkg_commit").len(), 3);
+    assert_eq!(rec.find("dkg_commits_closed").len(), 1);
+    let report = rec.verify().unwrap();
+    assert!(report.passed, "{}", report.render_text());
+    let v4 = report.check(CheckId::V4).unwrap();
+    assert!(
+        v4.notes
+            .iter()
+            .any(|n| n.contains("commits closed by the board with 3 of 4")),
+        "{v4:?}"
+    );
+    assert!(v4
+        .notes
+        .iter()
+        .any(|n| n.contains("qualified dealers [1, 2, 4]")));
 }

@@ -99,9 +99,10 @@ impl BoardIdentity {
 ///
 /// Authors' posts go through [`Election::apply`] with [`Check::Full`],
 /// exactly as the board checks a new post. The board's own entries
-/// (`joint_key`, `voting_opened`, `voting_closed`, `result`) must be signed
-/// by the board key and equal what the board's functions that write them
-/// ([`Election::finalize_keys`], [`Election::open_voting`],
+/// (`dkg_commits_closed`, `joint_key`, `voting_opened`, `voting_closed`,
+/// `result`) must be signed by the board key and equal what the board's
+/// functions that write them ([`Election::close_commits`],
+/// [`Election::finalize_keys`], [`Election::open_voting`],
 /// [`Election::close_voting`], [`Election::result_due`]) produce from the
 /// state; then they are applied as the board applies them. The body's
 /// signature must have been checked (`Entry::open`).
@@ -126,6 +127,7 @@ pub fn check_entry(
         ));
     }
     let expected = match &body.payload {
+        Payload::DkgCommitsClosed {} => Some(el.close_commits()?),
         Payload::JointKey { .. } => Some(el.finalize_keys()?),
         Payload::VotingOpened { bundle_sha256 } => Some(el.open_voting(*bundle_sha256)?),
         Payload::VotingClosed {} => Some(el.close_voting()?),

@@ -28,6 +28,7 @@ use tempfile::TempDir;
 /// The administrator's actions.
 pub trait Admin {
     fn create(&self, id: &str, manifest: &Manifest) -> Result<()>;
+    fn close_commits(&self, id: &str) -> Result<()>;
     fn finalize(&self, id: &str) -> Result<()>;
     fn open(&self, id: &str) -> Result<()>;
     fn close(&self, id: &str) -> Result<()>;
@@ -533,4 +534,83 @@ pub fn voting_cannot_open_before_t_acknowledgements<B: BoardClient, A: Admin>(
     refused(admin);
     done(steps::ack(board, party.trustee(1), &id).unwrap());
     admin.open(&id).unwrap();
+}
+
+/// Issue 4: trustee 5 registers but never shows up for round 1. Round 1
+/// would wait for its commit forever; the administrator's close-commits
+/// cuts commits off, the other four reveal and the ceremony goes on
+/// without it as a dealer. Trustee 5 comes back later, is refused as a
+/// dealer, but receives its key share and helps decrypt (SPEC.md §8.5.2).
+pub fn trustee_that_never_commits_is_cut_off<B: BoardClient, A: Admin>(board: &B, admin: &A) {
+    let mut party = Party::new(5);
+    let id = unique_id("no-show");
+    admin.create(&id, &party.manifest(3)).unwrap();
+    register_all(board, &mut party, &id);
+    let api_status = |r: Result<()>| match r {
+        Err(psephos_trustee::TrusteeError::Api { status, code, .. }) => (status, code),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    // Two commits are fewer than t = 3: closing now could never give a key.
+    for l in 1..=2 {
+        waiting(
+            steps::round1(board, party.trustee(l), &id).unwrap(),
+            "or the administrator's close-commits",
+        );
+    }
+    assert_eq!(api_status(admin.close_commits(&id)).0, 409);
+    for (l, missing) in [(3, "trustees 4, 5"), (4, "trustee 5 ")] {
+        waiting(
+            steps::round1(board, party.trustee(l), &id).unwrap(),
+            &format!("dkg_commit from {missing}"),
+        );
+    }
+    admin.close_commits(&id).unwrap();
+    assert_eq!(api_status(admin.close_commits(&id)).0, 409);
+    let view = fetch_ceremony_view(board, &id).unwrap();
+    assert!(view.commits_closed.is_some());
+    assert!(view.warnings.is_empty(), "{:?}", view.warnings);
+    // A late commit is refused by the board.
+    let late = party.trustees[4]
+        .keys()
+        .sign(
+            &id,
+            Payload::DkgCommit {
+                trustee: 5,
+                hash: [5; 32],
+            },
+        )
+        .unwrap();
+    assert!(board.post(&id, &late).is_err());
+    // The four that committed reveal without waiting for trustee 5, and
+    // round 2 does not wait for it either.
+    for l in 1..=4 {
+        let m = done(steps::round1(board, party.trustee(l), &id).unwrap());
+        assert!(m.contains("revealed dkg_commitments"), "{m}");
+    }
+    for l in 1..=4 {
+        let m = done(steps::round2(board, party.trustee(l), &id).unwrap());
+        assert!(m.contains("accused: none"), "{m}");
+    }
+    // Trustee 5 comes back: too late to deal, but it checks the shares the
+    // four dealt it, and receives its key share after finalize-keys.
+    let err = steps::round1(board, party.trustee(5), &id).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("round-1 commits were closed without trustee 5"),
+        "{err}"
+    );
+    let m = done(steps::round2(board, party.trustee(5), &id).unwrap());
+    assert!(m.contains("good shares from dealers 1, 2, 3, 4"), "{m}");
+    let status = steps::status(board, &id, None).unwrap();
+    assert!(
+        status.contains("commits closed by the administrator"),
+        "{status}"
+    );
+    admin.finalize(&id).unwrap();
+    for l in 1..=5 {
+        let m = done(steps::ack(board, party.trustee(l), &id).unwrap());
+        assert!(m.contains("qualified dealers 1, 2, 3, 4"), "{m}");
+    }
+    let expected = credentials_and_ballots(board, admin, &party, &id);
+    close_and_decrypt(board, admin, &mut party, &id, &[1, 3, 5], &expected);
 }
