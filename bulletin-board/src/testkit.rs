@@ -733,15 +733,25 @@ impl SimElection {
         self.create(client).await?;
         self.ceremony(client).await?;
         client.post_ok(&self.id, &self.credential_list()?).await?;
-        client
-            .admin(
-                &self.id,
-                "open",
-                json!({"bundle_sha256": hex::encode([7u8; 32])}),
-            )
-            .await?
-            .map_err(anyhow::Error::from)?;
+        self.open(client).await?;
         Ok(())
+    }
+
+    /// Open voting. A board that serves the voting pages names its own
+    /// bundle (SPEC.md §10.1 `open` without a hash); one that serves none
+    /// is given a fixed test hash.
+    pub async fn open(&self, client: &Client) -> anyhow::Result<Receipt> {
+        match client.admin(&self.id, "open", json!({})).await? {
+            Ok(receipt) => Ok(receipt),
+            Err(e) if e.error == "missing_bundle" => Ok(client
+                .admin(
+                    &self.id,
+                    "open",
+                    json!({"bundle_sha256": hex::encode([7u8; 32])}),
+                )
+                .await??),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Voter `v`'s ballot for `choices` (per contest, per option).
