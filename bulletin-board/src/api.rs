@@ -75,6 +75,7 @@ pub fn app(board: Arc<Board>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
+        .layer(middleware::from_fn(crate::error::json_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(board)
 }

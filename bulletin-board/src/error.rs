@@ -5,7 +5,9 @@
 //! Everything else is the board's own trouble (storage, I/O, a stopped task):
 //! it is logged in full and the client only learns that the request failed.
 
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -147,4 +149,79 @@ impl IntoResponse for BoardError {
         )
             .into_response()
     }
+}
+
+/// Errors that axum or tower-http produce themselves (405, 408, 413,
+/// rejections of a path or query that does not parse) come with a plain
+/// text body or none; SPEC.md §10.1 promises every error as
+/// `{"error", "message"}`. This layer rewrites those, and only those (a
+/// JSON body is already ours).
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (code, message): (&str, String) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            format!("this endpoint does not take {method}"),
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "request_timeout",
+            "the request took longer than the board allows; try again".into(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "body_too_large",
+            "the request body is larger than the board accepts".into(),
+        ),
+        StatusCode::NOT_FOUND => ("not_found", "no such resource".into()),
+        s if s.is_server_error() => (
+            "internal",
+            "the board could not complete the request; try again later".into(),
+        ),
+        _ => {
+            // An extractor's rejection (a path or query that does not
+            // parse): its text names what did not parse
+            // (never anything of the database).
+            let text = match axum::body::to_bytes(response.into_body(), 4096).await {
+                Ok(b) => String::from_utf8_lossy(&b).chars().take(300).collect(),
+                Err(_) => String::new(),
+            };
+            let message = if text.is_empty() {
+                "the request is malformed".to_owned()
+            } else {
+                format!("the request is malformed: {text}")
+            };
+            return (
+                status,
+                Json(serde_json::json!({"error": "malformed_request", "message": message})),
+            )
+                .into_response();
+        }
+    };
+    let mut out = (
+        status,
+        Json(ErrorBody {
+            error: code,
+            message: &message,
+        }),
+    )
+        .into_response();
+    // Keep headers such as Allow (405) and Retry-After.
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
 }

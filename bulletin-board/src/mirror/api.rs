@@ -153,6 +153,7 @@ pub fn app(reader: Arc<MirrorReader>, web: Option<&psephos_voter::web::WebAssets
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
+        .layer(middleware::from_fn(crate::error::json_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(reader)
 }
@@ -221,6 +222,9 @@ async fn equivocation(
     Ok(Json(Value::Array(evidence)))
 }
 
+/// Largest body of `POST …/cosignatures` (SPEC.md §10.9.3).
+pub const MAX_COSIGNED_NOTE_BYTES: usize = 64 << 10;
+
 /// The board's endpoints for mirrors (SPEC.md §10.9.3).
 pub fn board_router() -> Router<Arc<Board>> {
     Router::new()
@@ -249,6 +253,12 @@ async fn receive_cosignatures(
     body: Bytes,
 ) -> Result<Response> {
     check_id(&id)?;
+    if body.len() > MAX_COSIGNED_NOTE_BYTES {
+        return Err(BoardError::too_large(
+            "body_too_large",
+            format!("a cosigned note has at most {MAX_COSIGNED_NOTE_BYTES} bytes"),
+        ));
+    }
     let note = std::str::from_utf8(&body)
         .map_err(|_| BoardError::bad_request("malformed_note", "the note is not UTF-8"))?;
     let verifier = board.note_verifier();
