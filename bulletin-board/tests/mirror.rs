@@ -62,7 +62,10 @@ macro_rules! on_both_backends {
     )*};
 }
 
-on_both_backends!(mirror_follows_a_live_board_through_a_whole_election_to_the_identical_log);
+on_both_backends!(
+    mirror_follows_a_live_board_through_a_whole_election_to_the_identical_log,
+    offline_mirror_resumes_from_its_store_and_catches_up,
+);
 
 fn config(upstream: &str, dir: &Path, db: Option<&PgDatabase>) -> MirrorConfig {
     let mut config = MirrorConfig::new(upstream, dir);
@@ -166,6 +169,26 @@ async fn mirror_follows_a_live_board_through_a_whole_election_to_the_identical_l
     );
     let size = check_record(&mirror_lines, &mirror_note, &verifier.to_vkey()).unwrap();
     assert_eq!(size, board_lines.len() as u64);
+    // The verifier passes on the mirror's copy: every check of SPEC.md §11,
+    // against the mirror's checkpoint with the mirror's cosignature.
+    let report = psephos_verifier::verify_lines(
+        mirror_lines.iter().map(String::as_str),
+        psephos_verifier::VerifyOptions {
+            election: Some(e.id.clone()),
+            board_key: Some(verifier.clone()),
+            board_origin: Some("psephos-board".into()),
+            checkpoint: Some(mirror_note.clone()),
+            cosigners: vec![mirror.verifier()],
+            min_cosignatures: 1,
+            require_result: true,
+            ..psephos_verifier::VerifyOptions::default()
+        },
+    );
+    assert!(
+        report.failed_checks().is_empty(),
+        "{}",
+        report.render_text()
+    );
 
     // The mirror's cosignature is on its own copy and, delivered, on the board's.
     for note in [&mirror_note, &board_note] {
@@ -257,9 +280,10 @@ async fn mirror_follows_a_live_board_through_a_whole_election_to_the_identical_l
 /// SPEC.md §10.9.2: a mirror that was offline while the board went on
 /// resumes from its own store (it fetches only what it lacks) and catches
 /// up to the identical log.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn offline_mirror_resumes_from_its_store_and_catches_up() {
-    let board = TestBoard::sqlite().await.unwrap();
+async fn offline_mirror_resumes_from_its_store_and_catches_up(
+    board: &TestBoard,
+    db: Option<&PgDatabase>,
+) {
     let client = board.client();
     let dir = tempfile::tempdir().unwrap();
     let mut e = SimElection::new("offline", 3, 2, 2, 6);
@@ -267,7 +291,7 @@ async fn offline_mirror_resumes_from_its_store_and_catches_up() {
     for v in 0..2 {
         e.cast(&client, v, &[vec![1, 0]]).await.unwrap();
     }
-    let mut mirror = Mirror::open(config(&board.url, dir.path(), None))
+    let mut mirror = Mirror::open(config(&board.url, dir.path(), db))
         .await
         .unwrap();
     add_mirror(&board.board.store, &mirror.vkey(), None)
@@ -285,7 +309,7 @@ async fn offline_mirror_resumes_from_its_store_and_catches_up() {
     let counts = e.close_and_tally(&client, &[2, 3]).await.unwrap();
     assert_eq!(counts, vec![vec![2, 4]]);
 
-    let mut mirror = Mirror::open(config(&board.url, dir.path(), None))
+    let mut mirror = Mirror::open(config(&board.url, dir.path(), db))
         .await
         .unwrap();
     let second = mirror.pass().await.unwrap();
@@ -302,7 +326,7 @@ async fn offline_mirror_resumes_from_its_store_and_catches_up() {
     let (url, stop, server) = serve(&mirror).await;
     let mirror_client = Client::new(&url, None);
     assert_eq!(mirror_client.entries(&e.id).await.unwrap(), lines);
-    let verifier = board_verifier(&board);
+    let verifier = board_verifier(board);
     let note = mirror_client.checkpoint(&e.id).await.unwrap();
     check_record(&lines, &note, &verifier.to_vkey()).unwrap();
     let board_note = client.checkpoint(&e.id).await.unwrap();
@@ -315,7 +339,6 @@ async fn offline_mirror_resumes_from_its_store_and_catches_up() {
     let _ = stop.send(());
     server.await.unwrap();
     mirror.close().await;
-    board.finish().await;
 }
 
 /// SPEC.md §10.9.3: the board keeps cosignatures of registered mirrors
