@@ -65,6 +65,7 @@ pub fn app(board: Arc<Board>) -> Router {
         .merge(posts_router())
         .merge(admin_router())
         .merge(crate::pages::router(board.web.as_ref()))
+        .merge(crate::bundle::router::<Board>())
         .fallback(|| async {
             BoardError::not_found("not_found", "no such endpoint").into_response()
         })

@@ -107,6 +107,8 @@ pub struct Board {
     pub limits: Limits,
     /// The voting page bundle, when the board serves the pages.
     pub web: Option<psephos_voter::web::WebAssets>,
+    /// The same, served by hash (SPEC.md §10.1 `GET /api/v1/bundles/…`).
+    pub(crate) bundle: Option<Arc<psephos_voter::web::WebAssets>>,
     admin_token_sha256: [u8; 32],
     cache: Mutex<HashMap<String, Arc<RwLock<Election>>>>,
     /// Ballot parameters of open elections, readable without the
@@ -211,6 +213,7 @@ impl Board {
             origin: config.origin.clone(),
             limits: config.limits.clone(),
             web: config.web.clone(),
+            bundle: config.web.clone().map(Arc::new),
             admin_token_sha256,
             cache: Mutex::new(HashMap::new()),
             params: Mutex::new(HashMap::new()),

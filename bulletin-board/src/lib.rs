@@ -12,6 +12,7 @@
 //! | [`appender`] — group commit, receipts | §10.2, §10.8 |
 //! | [`store`] — SQLite / PostgreSQL storage | §10.8 |
 //! | [`board`] — configuration, keys, cache | §10.1, §10.8 |
+//! | [`bundle`] — the voting page bundle by hash (board and mirrors) | §10.1, §10.9.2 |
 //! | [`pages`] — the voting page and the election page (the voter client's bundle) | §13.6 |
 //! | [`mirror`] — `psephos-board mirror`: replication, cosigning, equivocation evidence | §10.9 |
 //! | [`testkit`] — a whole election driven over HTTP, for tests | — |
@@ -19,6 +20,7 @@
 pub mod api;
 pub mod appender;
 pub mod board;
+pub mod bundle;
 pub mod election;
 pub mod error;
 pub mod mirror;

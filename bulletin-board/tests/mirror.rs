@@ -749,3 +749,106 @@ async fn mirror_refuses_a_signed_entry_the_board_rules_reject() {
     mirror.close().await;
     board.finish().await;
 }
+
+/// SPEC.md §10.9.2 step 6, §10.1: the page bundle the log names is served
+/// by hash by the board, fetched and checked by the mirror (which has no
+/// bundle of its own), served by the mirror byte for byte, and kept across
+/// a restart; a bundle or file a server does not hold is 404
+/// `unknown_bundle`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mirror_keeps_and_serves_the_page_bundle_the_log_names() {
+    let web = tempfile::tempdir().unwrap();
+    let files = [
+        ("election.html", b"<p>election</p>".to_vec()),
+        ("vote.html", b"<p>vote</p>".to_vec()),
+        ("app.js", b"console.log(1)".to_vec()),
+        ("psephos_voter_bg.wasm", b"\0asm\x01\0\0\0".to_vec()),
+    ];
+    for (name, content) in &files {
+        std::fs::write(web.path().join(name), content).unwrap();
+    }
+    let assets = psephos_voter::web::WebAssets::from_dir(web.path()).unwrap();
+    let hash = hex::encode(assets.bundle_sha256());
+    let data = tempfile::tempdir().unwrap();
+    let mut board_config = psephos_board::Config::new(data.path());
+    board_config.limits.rate_per_sec = 0.0;
+    board_config.web = Some(assets);
+    let board = TestBoard::start(board_config).await.unwrap();
+    let client = board.client();
+    let mut e = SimElection::new("paged", 1, 1, 2, 1);
+    e.setup_and_open(&client).await.unwrap();
+    assert_eq!(
+        client.status(&e.id).await.unwrap()["bundle_sha256"],
+        json!(hash)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut mirror = Mirror::open(config(&board.url, dir.path(), None))
+        .await
+        .unwrap();
+    let report = mirror.pass().await.unwrap();
+    assert_eq!(report.alarm, None);
+    let (mirror_url, stop, server) = serve(&mirror).await;
+    let http = reqwest::Client::new();
+    let get = |base: String, path: String| {
+        let http = http.clone();
+        async move {
+            let resp = http.get(format!("{base}{path}")).send().await.unwrap();
+            let status = resp.status().as_u16();
+            let ct = resp
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            (status, ct, resp.bytes().await.unwrap().to_vec())
+        }
+    };
+    for base in [board.url.clone(), mirror_url.clone()] {
+        for (name, content) in &files {
+            let (status, _, body) =
+                get(base.clone(), format!("/api/v1/bundles/{hash}/{name}")).await;
+            assert_eq!((status, &body), (200, content), "{base} {name}");
+        }
+        let (status, ct, _) = get(
+            base.clone(),
+            format!("/api/v1/bundles/{hash}/psephos_voter_bg.wasm"),
+        )
+        .await;
+        assert_eq!((status, ct.as_str()), (200, "application/wasm"));
+        let (status, _, sums) =
+            get(base.clone(), format!("/api/v1/bundles/{hash}/SHA256SUMS")).await;
+        assert_eq!(status, 200);
+        let listed = psephos_voter::bundle::parse_sums(&String::from_utf8(sums).unwrap()).unwrap();
+        assert_eq!(
+            hex::encode(psephos_voter::bundle::bundle_sha256(&listed)),
+            hash
+        );
+        for path in [
+            format!("/api/v1/bundles/{hash}/missing.js"),
+            format!("/api/v1/bundles/{}/vote.html", hex::encode([7u8; 32])),
+        ] {
+            let (status, _, body) = get(base.clone(), path.clone()).await;
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (404, Some("unknown_bundle")),
+                "{base}{path}"
+            );
+        }
+        let (status, _, _) = get(base.clone(), "/api/v1/bundles/xyz/vote.html".into()).await;
+        assert_eq!(status, 400);
+    }
+    let _ = stop.send(());
+    server.await.unwrap();
+    mirror.close().await;
+    // Restarted, the mirror still has the bundle (its own store).
+    let mirror = Mirror::open(config(&board.url, dir.path(), None))
+        .await
+        .unwrap();
+    let (mirror_url, stop, server) = serve(&mirror).await;
+    let (status, _, body) = get(mirror_url, format!("/api/v1/bundles/{hash}/vote.html")).await;
+    assert_eq!((status, body), (200, b"<p>vote</p>".to_vec()));
+    let _ = stop.send(());
+    server.await.unwrap();
+    mirror.close().await;
+    board.finish().await;
+}

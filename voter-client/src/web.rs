@@ -105,6 +105,11 @@ impl WebAssets {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.files.keys().map(String::as_str)
     }
+
+    /// A file's content (`SHA256SUMS` is not a file of the bundle).
+    pub fn file(&self, name: &str) -> Option<&[u8]> {
+        self.files.get(name).map(Vec::as_slice)
+    }
 }
 
 fn content_type(name: &str) -> &'static str {
@@ -118,6 +123,13 @@ fn content_type(name: &str) -> &'static str {
         Some("png") => "image/png",
         _ => "text/plain; charset=utf-8",
     }
+}
+
+/// A bundle file (or `SHA256SUMS`) as the pages are served: its type, the
+/// Content-Security-Policy, `no-cache`; 404 JSON if there is no such file.
+/// The board also serves bundles by hash with it (SPEC.md §10.1).
+pub fn file_response(assets: &WebAssets, name: &str) -> Response {
+    serve(assets, name)
 }
 
 fn serve(assets: &WebAssets, name: &str) -> Response {

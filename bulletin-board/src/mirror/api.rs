@@ -27,9 +27,12 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use psephos_voter::web::WebAssets;
+
 use super::store as mstore;
 use crate::api::{check_id, read_router, RateLimiter, ReadLog};
 use crate::board::{catch_up, ensure_tally_from, replay_from, Board, Limits};
+use crate::bundle::BundleSource;
 use crate::election::Election;
 use crate::error::{BoardError, Result};
 use crate::store::Store;
@@ -62,6 +65,8 @@ pub struct MirrorReader {
     rate: RateLimiter,
     cache: Mutex<HashMap<String, Arc<RwLock<Election>>>>,
     loading: tokio::sync::Mutex<()>,
+    /// Page bundles read back from the store, by hash.
+    bundles: Mutex<HashMap<[u8; 32], Arc<WebAssets>>>,
 }
 
 impl MirrorReader {
@@ -74,6 +79,7 @@ impl MirrorReader {
             limits,
             cache: Mutex::new(HashMap::new()),
             loading: tokio::sync::Mutex::new(()),
+            bundles: Mutex::new(HashMap::new()),
         }
     }
 
@@ -130,6 +136,23 @@ impl ReadLog for MirrorReader {
     }
 }
 
+/// The bundles the follower fetched and checked (SPEC.md §10.9.2 step 6).
+impl BundleSource for MirrorReader {
+    async fn bundle_by_hash(&self, hash: [u8; 32]) -> Result<Option<Arc<WebAssets>>> {
+        if let Some(b) = self.bundles.lock().ok().and_then(|m| m.get(&hash).cloned()) {
+            return Ok(Some(b));
+        }
+        let Some(bundle) = mstore::load_bundle(&self.store, &hash).await? else {
+            return Ok(None);
+        };
+        let bundle = Arc::new(bundle);
+        if let Ok(mut m) = self.bundles.lock() {
+            m.insert(hash, bundle.clone());
+        }
+        Ok(Some(bundle))
+    }
+}
+
 type MirrorState = Arc<MirrorReader>;
 
 /// The mirror's API with its layers (SPEC.md §10.9.1), and the pages when
@@ -142,6 +165,7 @@ pub fn app(reader: Arc<MirrorReader>, web: Option<&psephos_voter::web::WebAssets
         .route("/api/v1/elections/{id}/equivocation", get(equivocation))
         .merge(read_router::<MirrorReader>())
         .merge(crate::pages::router(web))
+        .merge(crate::bundle::router::<MirrorReader>())
         .fallback(|| async {
             BoardError::not_found("not_found", "no such endpoint (a mirror is read-only)")
                 .into_response()

@@ -29,7 +29,7 @@
 //!    the cosigned note is posted upstream (retried on every pass until the
 //!    upstream takes or refuses it).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use psephos_crypto::log::checkpoint::{
@@ -37,6 +37,8 @@ use psephos_crypto::log::checkpoint::{
 };
 use psephos_crypto::log::merkle::{empty_root, leaf_hash, verify_consistency, Hash, MerkleTree};
 use psephos_crypto::record::{AuthorKey, Body, ChainFollower, Entry, Payload};
+use psephos_voter::bundle::{bundle_sha256, file_sha256, parse_sums};
+use psephos_voter::web::WebAssets;
 use serde::Deserialize;
 
 use super::evidence::{Evidence, EvidenceKind, InvalidEntry, PrefixProof};
@@ -45,6 +47,7 @@ use super::upstream::{Delivery, Upstream};
 use super::{AlarmKind, PassReport};
 use crate::api::{valid_id, MAX_PAGE};
 use crate::board::{ensure_tally_from, replay_from};
+use crate::bundle::{plain_name, MAX_BUNDLE_BYTES, MAX_FILES, MAX_FILE_BYTES, SUMS};
 use crate::election::{validate_manifest, Applied, Check, Election};
 use crate::error::{BoardError, Result};
 use crate::store::{NewEntry, Store};
@@ -253,6 +256,10 @@ pub(crate) struct Follower {
     pub cosigner: Cosigner,
     pub alarm: Option<AlarmKind>,
     elections: HashMap<String, Followed>,
+    /// The page bundles held (SPEC.md §10.9.2 step 6).
+    bundles: HashSet<Hash>,
+    /// Bundles the upstream failed to serve (warned once).
+    missing_bundles: HashSet<Hash>,
 }
 
 impl Follower {
@@ -293,6 +300,12 @@ impl Follower {
             }
             elections.insert(row.id, f);
         }
+        let mut bundles = HashSet::new();
+        for hash in mstore::bundles(&store).await? {
+            let hash =
+                psephos_crypto::encoding::decode_hex32("stored bundle", &hash).map_err(internal)?;
+            bundles.insert(hash);
+        }
         Ok(Follower {
             upstream,
             store,
@@ -300,6 +313,8 @@ impl Follower {
             cosigner,
             alarm,
             elections,
+            bundles,
+            missing_bundles: HashSet::new(),
         })
     }
 
@@ -320,6 +335,7 @@ impl Follower {
             }
             let mut f = self.elections.remove(id).unwrap_or_default();
             let step = self.step(id, &mut f).await;
+            let bundle = f.el.as_ref().and_then(|el| el.bundle);
             self.elections.insert(id.clone(), f);
             match step {
                 Ok(s) => {
@@ -328,6 +344,9 @@ impl Follower {
                     if let Some(found) = s.found {
                         report.alarm = Some(self.raise(found).await);
                         return Ok(report);
+                    }
+                    if let Some(hash) = bundle {
+                        self.keep_bundle(id, hash).await;
                     }
                 }
                 Err(e) => {
@@ -345,6 +364,81 @@ impl Follower {
             Some(e) => Err(e),
             None => Ok(report),
         }
+    }
+
+    /// Step 6 (SPEC.md §10.9.2): fetch the page bundle the log names, check
+    /// it against that hash, and store it, once. A bundle the upstream does
+    /// not serve (or serves with other bytes) is logged and tried again on
+    /// the next pass; it never holds up the log.
+    async fn keep_bundle(&mut self, id: &str, hash: Hash) {
+        if self.bundles.contains(&hash) {
+            return;
+        }
+        let fetched = match self.fetch_bundle(&hash).await {
+            Ok(bundle) => mstore::insert_bundle(&self.store, &bundle).await,
+            Err(e) => Err(e),
+        };
+        match fetched {
+            Ok(()) => {
+                tracing::info!(election = %id, bundle = %hex::encode(hash), "page bundle fetched, checked and stored");
+                self.bundles.insert(hash);
+                self.missing_bundles.remove(&hash);
+            }
+            Err(e) if self.missing_bundles.insert(hash) => tracing::warn!(
+                election = %id,
+                bundle = %hex::encode(hash),
+                error = %e,
+                "cannot keep the page bundle the log names; retrying on every pass"
+            ),
+            Err(e) => tracing::debug!(election = %id, error = %e, "page bundle still missing"),
+        }
+    }
+
+    /// The bundle `hash` from the upstream: its `SHA256SUMS` must give
+    /// `hash` (SPEC.md §13.6) and every file its listed SHA-256.
+    async fn fetch_bundle(&self, hash: &Hash) -> Result<WebAssets> {
+        let sums = self.upstream.bundle_file(hash, SUMS, 1 << 20).await?;
+        let sums = String::from_utf8(sums).map_err(|_| unavailable("SHA256SUMS is not UTF-8"))?;
+        let listed = parse_sums(&sums).map_err(unavailable)?;
+        if listed.is_empty() || listed.len() > MAX_FILES {
+            return Err(unavailable(format!(
+                "SHA256SUMS lists {} files",
+                listed.len()
+            )));
+        }
+        if bundle_sha256(&listed) != *hash {
+            return Err(unavailable(
+                "the upstream's SHA256SUMS does not give the bundle hash its log names",
+            ));
+        }
+        let mut files = BTreeMap::new();
+        let mut total = 0usize;
+        for (name, digest) in &listed {
+            if !plain_name(name) || name == SUMS {
+                return Err(unavailable(format!("{name:?} is not a bundle file name")));
+            }
+            let body = self
+                .upstream
+                .bundle_file(hash, name, MAX_FILE_BYTES)
+                .await?;
+            total = total.saturating_add(body.len());
+            if total > MAX_BUNDLE_BYTES {
+                return Err(unavailable("the bundle is larger than a mirror keeps"));
+            }
+            if file_sha256(&body) != digest.to_ascii_lowercase() {
+                return Err(unavailable(format!(
+                    "the upstream's {name} is not the file SHA256SUMS lists"
+                )));
+            }
+            if files.insert(name.clone(), body).is_some() {
+                return Err(unavailable(format!("SHA256SUMS lists {name} twice")));
+            }
+        }
+        let bundle = WebAssets::from_files(files).map_err(unavailable)?;
+        if bundle.bundle_sha256() != *hash {
+            return Err(unavailable("the files do not give the bundle hash"));
+        }
+        Ok(bundle)
     }
 
     /// Record an alarm: log it loudly, keep its evidence, stop cosigning.

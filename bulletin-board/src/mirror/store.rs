@@ -5,6 +5,9 @@
 //! Every query goes through a transaction from [`Store::begin`], written in
 //! the SQL that SQLite and PostgreSQL both accept, like the board's own.
 
+use std::collections::BTreeMap;
+
+use psephos_voter::web::WebAssets;
 use sqlx::{Any, Row, Transaction};
 
 use crate::error::{BoardError, Result};
@@ -289,6 +292,71 @@ pub(crate) async fn registered_mirrors(store: &Store) -> Result<Vec<RegisteredMi
             })
         })
         .collect()
+}
+
+/// The hashes (hex) of the page bundles this mirror holds (SPEC.md §10.9.5).
+pub(crate) async fn bundles(store: &Store) -> Result<Vec<String>> {
+    let mut tx = store.begin().await?;
+    let rows = sqlx::query("SELECT DISTINCT bundle FROM bundle_files")
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0).map_err(Into::into))
+        .collect()
+}
+
+/// Store a page bundle whose files were checked against its hash, in one
+/// transaction.
+pub(crate) async fn insert_bundle(store: &Store, bundle: &WebAssets) -> Result<()> {
+    let hash = hex::encode(bundle.bundle_sha256());
+    let mut tx = store.begin().await?;
+    sqlx::query("DELETE FROM bundle_files WHERE bundle = $1")
+        .bind(hash.as_str())
+        .execute(&mut *tx)
+        .await?;
+    for name in bundle.names() {
+        let content = bundle
+            .file(name)
+            .ok_or_else(|| BoardError::Internal(format!("bundle file {name:?} vanished")))?;
+        sqlx::query("INSERT INTO bundle_files (bundle, name, content) VALUES ($1, $2, $3)")
+            .bind(hash.as_str())
+            .bind(name)
+            .bind(hex::encode(content))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A stored page bundle, rebuilt from its files (and so re-hashed).
+pub(crate) async fn load_bundle(store: &Store, hash: &[u8; 32]) -> Result<Option<WebAssets>> {
+    let mut tx = store.begin().await?;
+    let rows = sqlx::query("SELECT name, content FROM bundle_files WHERE bundle = $1")
+        .bind(hex::encode(hash))
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut files = BTreeMap::new();
+    for r in &rows {
+        let name: String = r.try_get(0)?;
+        let content: String = r.try_get(1)?;
+        let content = hex::decode(content)
+            .map_err(|e| BoardError::Internal(format!("stored bundle file {name:?}: {e}")))?;
+        files.insert(name, content);
+    }
+    let bundle = WebAssets::from_files(files)
+        .map_err(|e| BoardError::Internal(format!("stored bundle: {e}")))?;
+    if bundle.bundle_sha256() != *hash {
+        return Err(BoardError::Internal(
+            "a stored bundle's files do not give its hash".into(),
+        ));
+    }
+    Ok(Some(bundle))
 }
 
 #[cfg(test)]

@@ -181,6 +181,28 @@ impl Upstream {
             .map_err(|e| unavailable(format!("GET {url}: {e}")))
     }
 
+    /// File `name` (or `SHA256SUMS`) of the page bundle `hash`
+    /// (`GET /api/v1/bundles/{hash}/{name}`), at most `max` bytes.
+    pub async fn bundle_file(&self, hash: &Hash, name: &str, max: usize) -> Result<Vec<u8>> {
+        let url = format!("{}/api/v1/bundles/{}/{name}", self.base, hex::encode(hash));
+        let mut resp = self.get(&url).await?;
+        if resp.content_length().is_some_and(|n| n > max as u64) {
+            return Err(unavailable(format!("GET {url}: more than {max} bytes")));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| unavailable(format!("GET {url}: {e}")))?
+        {
+            if body.len() + chunk.len() > max {
+                return Err(unavailable(format!("GET {url}: more than {max} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
     /// `POST /api/v1/elections/{id}/cosignatures` with a cosigned note.
     pub async fn post_cosignature(&self, id: &str, note: &str) -> Result<Delivery> {
         let url = self.election_url(id, "/cosignatures")?;
