@@ -5,6 +5,9 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
+mod common;
+
 use ed25519_dalek::SigningKey;
 use psephos_board::appender::Receipt;
 use psephos_board::testkit::{
@@ -15,29 +18,6 @@ use psephos_crypto::log::merkle::verify_consistency;
 use psephos_crypto::record::{Body, Payload, Post, SignatureHex};
 use rand_core::OsRng;
 use serde_json::json;
-
-/// Run a test body on a fresh SQLite board and a fresh PostgreSQL board.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let board = psephos_board::testkit::TestBoard::sqlite().await.unwrap();
-                super::$name(&board).await;
-                board.finish().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(board) = psephos_board::testkit::TestBoard::postgres().await.unwrap() else {
-                    return;
-                };
-                super::$name(&board).await;
-                board.finish().await;
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     whole_election_lifecycle_produces_a_verifiable_record,

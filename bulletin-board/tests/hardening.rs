@@ -8,6 +8,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod common;
 
 use std::sync::{Arc, Mutex};
@@ -19,29 +20,6 @@ use psephos_crypto::record::{Body, Payload, Post};
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// Run a test body on a fresh SQLite board and a fresh PostgreSQL board.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let board = psephos_board::testkit::TestBoard::sqlite().await.unwrap();
-                super::$name(&board).await;
-                board.finish().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(board) = psephos_board::testkit::TestBoard::postgres().await.unwrap() else {
-                    return;
-                };
-                super::$name(&board).await;
-                board.finish().await;
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     mangled_posts_are_refused_with_json_errors_and_nothing_is_appended,

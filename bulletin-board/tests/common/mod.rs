@@ -1,6 +1,7 @@
-//! Helpers shared by the integration tests: running the real binary.
+//! Helpers shared by the integration tests: running the real binary, and
+//! running one test body on both storage backends.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 // Test support: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -70,4 +71,27 @@ pub async fn serve(data_dir: &Path, database_url: Option<&str>, port: u16) -> Ch
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Run a test body on a fresh SQLite board and a fresh PostgreSQL board.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let board = psephos_board::testkit::TestBoard::sqlite().await.unwrap();
+                super::$name(&board).await;
+                board.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(board) = psephos_board::testkit::TestBoard::postgres().await.unwrap() else {
+                    return;
+                };
+                super::$name(&board).await;
+                board.finish().await;
+            }
+        }
+    )*};
 }
