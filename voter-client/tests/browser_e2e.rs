@@ -140,6 +140,24 @@ async fn paste(c: &Client, id: &str, value: &str) {
     .unwrap();
 }
 
+async fn click(c: &Client, locator: Locator<'_>) {
+    c.find(locator).await.unwrap().click().await.unwrap();
+}
+
+/// The text of element `id` once it starts with `prefix` (the page fills it
+/// in asynchronously), polling every 50 ms up to `tries` times; whatever it
+/// says by then otherwise.
+async fn text_starting_with(c: &Client, id: &str, prefix: &str, tries: u32) -> String {
+    for _ in 0..tries {
+        let t = text(c, id).await;
+        if t.starts_with(prefix) {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    text(c, id).await
+}
+
 async fn text(c: &Client, id: &str) -> String {
     c.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
 }
@@ -224,12 +242,7 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
     assert_eq!(text(&c, "bundle-log").await, bundle);
 
     // Validation before encryption: no credential, then no choice.
-    c.find(Locator::Id("encrypt"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Id("encrypt")).await;
     assert!(text(&c, "credential-error")
         .await
         .contains("Enter your voting credential"));
@@ -244,12 +257,7 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
         .send_keys(&typo)
         .await
         .unwrap();
-    c.find(Locator::Id("encrypt"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Id("encrypt")).await;
     assert!(text(&c, "credential-error")
         .await
         .contains("not a valid voting credential"));
@@ -290,12 +298,7 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
         .send_keys("7")
         .await
         .unwrap();
-    c.find(Locator::Id("encrypt"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Id("encrypt")).await;
     wait_visible(&c, "choice-errors").await;
     let errors = text(&c, "choice-errors").await;
     assert!(
@@ -319,12 +322,7 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
     let parks = c.find(Locator::Id("c1-o0")).await.unwrap();
     parks.clear().await.unwrap();
     parks.send_keys("3").await.unwrap();
-    c.find(Locator::Id("encrypt"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Id("encrypt")).await;
     wait_visible(&c, "step-decide").await;
     let first_code = text(&c, "short-code").await;
     assert_eq!(first_code.len(), 19, "{first_code}");
@@ -337,12 +335,7 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
     shot(&c, "vote-2-tracking-code").await;
 
     // Audit once: checked in the page, then a fresh encryption.
-    c.find(Locator::Id("audit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Id("audit")).await;
     wait_visible(&c, "step-audit").await;
     let verdict = text(&c, "audit-result").await;
     assert!(verdict.starts_with("The audit passed"), "{verdict}");
@@ -365,12 +358,7 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
     shot(&c, "vote-3-audit").await;
 
     // Cast; the page checks the receipt.
-    c.find(Locator::Id("cast"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Id("cast")).await;
     wait_visible(&c, "step-done").await;
     assert_eq!(
         text(&c, "h-done").await,
@@ -391,19 +379,8 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
     shot(&c, "vote-4-receipt").await;
 
     // The page hashes the code it loaded and finds the record's bundle hash.
-    c.find(Locator::Id("check-bundle"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    for _ in 0..200 {
-        if text(&c, "bundle-result").await.starts_with("Computed") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let computed = text(&c, "bundle-result").await;
+    click(&c, Locator::Id("check-bundle")).await;
+    let computed = text_starting_with(&c, "bundle-result", "Computed", 200).await;
     assert_eq!(
         computed,
         format!("Computed: {bundle} — matches the election record.")
@@ -435,30 +412,14 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
         .send_keys(&second_code)
         .await
         .unwrap();
-    c.find(Locator::Css("#search-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    for _ in 0..100 {
-        if text(&c, "search-result").await.starts_with("Found") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let found = text(&c, "search-result").await;
+    click(&c, Locator::Css("#search-form button")).await;
+    let found = text_starting_with(&c, "search-result", "Found", 100).await;
     assert!(
         found.contains(&format!("entry {}", receipt.index)),
         "{found}"
     );
     paste(&c, "audit-code", &audit_code).await;
-    c.find(Locator::Css("#audit-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css("#audit-form button")).await;
     wait_visible(&c, "audit-report").await;
     assert!(text(&c, "audit-result")
         .await
@@ -492,12 +453,7 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
     ready(&c).await;
     assert!(text(&c, "checkpoint").await.contains("psephos-mirror"));
     paste(&c, "audit-code", &audit_code).await;
-    c.find(Locator::Css("#audit-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css("#audit-form button")).await;
     wait_visible(&c, "audit-report").await;
     assert!(text(&c, "audit-result")
         .await
