@@ -188,7 +188,7 @@ async fn create_election(
     require_admin(&board, &headers)?;
     let req: CreateRequest = parse_json(&body, "election request")?;
     check_id(&req.id)?;
-    validate_manifest(&req.manifest)?;
+    validate_manifest(&req.id, &req.manifest)?;
     let (reply, rx) = oneshot::channel();
     send_job(
         &board,
@@ -220,7 +220,7 @@ async fn election_status<S: ReadLog>(
         .map(|(_, n)| n)
         .unwrap_or_default();
     let el = arc.read().await;
-    let manifest = serde_json::to_value(el.manifest.as_ref())
+    let manifest = serde_json::to_value(el.manifest().as_ref())
         .map_err(|e| BoardError::Internal(e.to_string()))?;
     Ok(Json(el.status(&checkpoint, manifest)))
 }
@@ -434,7 +434,7 @@ async fn submit_post(
                 election: id,
                 post,
                 body: Box::new(body),
-                check: crate::election::Check::Full,
+                trust: crate::election::Trust::Nothing,
                 reply,
             },
         )
@@ -447,7 +447,7 @@ async fn submit_post(
 async fn submit_ballot(board: &Arc<Board>, id: String, post: Post) -> Result<Receipt> {
     let Some(params) = board.ballot_params(&id).await? else {
         let arc = board.election(&id).await?;
-        let phase = arc.read().await.phase;
+        let phase = arc.read().await.phase();
         return Err(BoardError::conflict(
             "election_not_open",
             format!(

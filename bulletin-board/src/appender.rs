@@ -28,7 +28,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, RwLockWriteGuard};
 
 use crate::board::{advance, catch_up, Board};
-use crate::election::{Check, Election};
+use crate::election::{Election, Phase, Trust};
 use crate::error::{BoardError, Result};
 use crate::store::{NewEntry, Store};
 
@@ -74,7 +74,7 @@ pub(crate) enum Job {
         election: String,
         post: Post,
         body: Box<Body>,
-        check: Check,
+        trust: Trust,
         reply: Reply,
     },
     /// Create an election with its manifest as entry 0.
@@ -177,10 +177,10 @@ async fn create(board: &Board, id: &str, manifest: Manifest) -> Result<Receipt> 
     let text = post.body_text().to_owned();
     let line = entry_line(0, psephos_crypto::record::GENESIS_PREV, post)?;
     let leaf = leaf_hash(line.as_bytes());
-    let el = Election::new(id.to_owned(), manifest, leaf);
+    let el = Election::new(id.to_owned(), manifest, leaf, body.author);
     let note = checkpoint_note(board, &el)?;
     let mut tx = board.store.begin().await?;
-    if !Store::insert_election(&mut tx, id, &el.manifest.title, now()).await? {
+    if !Store::insert_election(&mut tx, id, &el.manifest().title, now()).await? {
         return Err(BoardError::conflict(
             "election_exists",
             format!("an election {id:?} already exists"),
@@ -304,7 +304,7 @@ async fn append_once(board: &Arc<Board>, id: &str, jobs: Vec<Job>) -> Result<()>
             id,
             &entries,
             &points,
-            el.phase.as_str(),
+            el.phase().as_str(),
             (el.size, &note_text),
         )
         .await?;
@@ -331,9 +331,6 @@ async fn append_once(board: &Arc<Board>, id: &str, jobs: Vec<Job>) -> Result<()>
             let _ = reply.send(r);
         }
     }
-    if let Err(e) = board.ensure_tally(&mut el).await {
-        tracing::error!(election = id, error = %e, "computing the tally failed");
-    }
     Ok(())
 }
 
@@ -359,7 +356,7 @@ fn push_entry(
     el: &mut Election,
     post: Post,
     body: &Body,
-    applied: &crate::election::Applied,
+    applied: &psephos_crypto::election::Effect,
     entries: &mut Vec<NewEntry>,
     points: &mut Vec<(String, u64)>,
 ) -> Result<u64> {
@@ -367,7 +364,7 @@ fn push_entry(
     let line = entry_line(index, el.head, post)?;
     let leaf = leaf_hash(line.as_bytes());
     advance(el, leaf);
-    points.extend(applied.points.iter().map(|p| (hex::encode(p), index)));
+    points.extend(applied.r_points.iter().map(|p| (hex::encode(p), index)));
     entries.push(NewEntry {
         index,
         leaf_hash: hex::encode(leaf),
@@ -399,8 +396,7 @@ async fn stage(
         if head.size > el.size {
             let sync = async {
                 let rows = Store::entries_in(tx, id, el.size, head.size).await?;
-                catch_up(el, &rows)?;
-                board.ensure_tally(el).await
+                catch_up(el, &rows)
             }
             .await;
             if let Err(e) = sync {
@@ -421,14 +417,14 @@ async fn stage(
     let mut entries = Vec::new();
     let mut points = Vec::new();
     for job in jobs {
-        let (post, body, check, reply) = match job {
+        let (post, body, trust, reply) = match job {
             Job::Post {
                 post,
                 body,
-                check,
+                trust,
                 reply,
                 ..
-            } => (post, body, check, Some(reply)),
+            } => (post, body, trust, Some(reply)),
             Job::Admin { action, reply, .. } => {
                 let payload = match action {
                     AdminAction::CloseCommits => el.close_commits(),
@@ -437,7 +433,7 @@ async fn stage(
                     AdminAction::Close => el.close_voting(),
                 };
                 match payload.and_then(|p| sign_board(board, id, p)) {
-                    Ok((post, body)) => (post, Box::new(body), Check::Replay, reply),
+                    Ok((post, body)) => (post, Box::new(body), Trust::Nothing, reply),
                     Err(e) => {
                         outcomes.push((reply, Err(e)));
                         continue;
@@ -452,7 +448,7 @@ async fn stage(
                 continue;
             }
         };
-        match el.apply(&body, post.body_text(), check) {
+        match el.apply(&body, post.body_text(), trust) {
             Ok(applied) => {
                 let text = post.body_text().to_owned();
                 match push_entry(el, post, &body, &applied, &mut entries, &mut points) {
@@ -466,16 +462,16 @@ async fn stage(
     }
     // SPEC.md §10.5: the t-th valid partial decryption brings the result,
     // in the same transaction (its receipt implies the result is durable).
-    if el.phase == crate::election::Phase::Closed
-        && el.result.is_none()
-        && el.partials.len() >= el.t() as usize
+    if el.phase() == Phase::Closed
+        && el.rules.result().is_none()
+        && el.rules.partials().len() >= el.t() as usize
     {
         let result = el
             .result_due()
             .and_then(|p| p.ok_or_else(|| BoardError::Internal("no result due".into())))
             .and_then(|p| sign_board(board, id, p));
         let appended = result.and_then(|(post, body)| {
-            let applied = el.apply(&body, post.body_text(), Check::Replay)?;
+            let applied = el.apply(&body, post.body_text(), Trust::Nothing)?;
             push_entry(el, post, &body, &applied, &mut entries, &mut points)
         });
         if let Err(e) = appended {

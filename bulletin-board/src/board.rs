@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use psephos_crypto::elgamal::CiphertextSum;
 use psephos_crypto::log::checkpoint::{NoteSigner, NoteVerifier};
 use psephos_crypto::log::merkle::{leaf_hash, Hash};
 use psephos_crypto::record::{Body, Entry, Payload};
@@ -25,7 +24,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::{mpsc, RwLock};
 
-use crate::election::{BallotParams, Check, Election, LiteBallot, Phase};
+use crate::election::{BallotParams, Election, Trust};
 use crate::error::{BoardError, Result};
 use crate::store::Store;
 use crate::{appender, verifier};
@@ -308,7 +307,6 @@ impl Board {
                 let rows: Vec<(String, String)> =
                     rows.into_iter().map(|(_, k, l)| (k, l)).collect();
                 catch_up(&mut el, &rows)?;
-                self.ensure_tally(&mut el).await?;
             }
         }
         Ok(arc)
@@ -317,11 +315,6 @@ impl Board {
     /// Rebuild an election from its log.
     pub(crate) async fn replay(&self, id: &str) -> Result<Election> {
         replay_from(&self.store, id).await
-    }
-
-    /// Compute the encrypted tally once voting has closed (SPEC.md §10.5).
-    pub(crate) async fn ensure_tally(&self, el: &mut Election) -> Result<()> {
-        ensure_tally_from(&self.store, el).await
     }
 }
 
@@ -339,7 +332,12 @@ pub(crate) async fn replay_from(store: &Store, id: &str) -> Result<Election> {
             "{id}: entry 0 is not a manifest"
         )));
     };
-    let mut el = Election::new(id.to_owned(), manifest, leaf_hash(line0.as_bytes()));
+    let mut el = Election::new(
+        id.to_owned(),
+        manifest,
+        leaf_hash(line0.as_bytes()),
+        body.author,
+    );
     loop {
         let rows = store.page(id, el.size, el.size + page, None).await?;
         if rows.is_empty() {
@@ -348,34 +346,7 @@ pub(crate) async fn replay_from(store: &Store, id: &str) -> Result<Election> {
         let rows: Vec<(String, String)> = rows.into_iter().map(|(_, k, l)| (k, l)).collect();
         catch_up(&mut el, &rows)?;
     }
-    ensure_tally_from(store, &mut el).await?;
     Ok(el)
-}
-
-/// Compute the encrypted tally once voting has closed (SPEC.md §10.5):
-/// the sum over the last ballot of each credential, times its weight, read
-/// from the log in `store`.
-pub(crate) async fn ensure_tally_from(store: &Store, el: &mut Election) -> Result<()> {
-    if el.phase < Phase::Closed || el.tally.is_some() {
-        return Ok(());
-    }
-    let mut sums = vec![CiphertextSum::default(); el.tally_len()];
-    let page = 5_000u64;
-    let mut start = 0u64;
-    while start < el.size {
-        let rows = store
-            .page(&el.id, start, start + page, Some("ballot"))
-            .await?;
-        for (index, _, line) in &rows {
-            let entry = Entry::from_line(line).map_err(corrupt)?;
-            let ballot: LiteBallot =
-                serde_json::from_str(entry.body.get()).map_err(|e| corrupt_json(&e))?;
-            el.tally_ballot(&mut sums, *index, &ballot);
-        }
-        start += page;
-    }
-    el.tally = Some(Arc::new(sums.iter().map(CiphertextSum::finish).collect()));
-    Ok(())
 }
 
 fn corrupt(e: psephos_crypto::record::RecordError) -> BoardError {
@@ -386,8 +357,22 @@ fn corrupt_json(e: &serde_json::Error) -> BoardError {
     BoardError::Internal(format!("stored entry does not parse: {e}"))
 }
 
+/// The fields of a stored ballot that replay needs: its credential and
+/// ciphertexts (its proofs were checked when it was appended).
+#[derive(serde::Deserialize)]
+struct StoredBallot {
+    author: psephos_crypto::record::AuthorKey,
+    contests: Vec<StoredContest>,
+}
+
+#[derive(serde::Deserialize)]
+struct StoredContest {
+    ciphertexts: Vec<psephos_crypto::elgamal::Ciphertext>,
+}
+
 /// Apply entries read back from the log (`(kind, line)` in order, starting
-/// at `el.size`), checking the chain as it goes.
+/// at `el.size`) through the state machine with [`Trust::OwnLog`],
+/// checking the chain as it goes.
 pub(crate) fn catch_up(el: &mut Election, rows: &[(String, String)]) -> Result<()> {
     for (kind, line) in rows {
         let entry = Entry::from_line(line).map_err(corrupt)?;
@@ -397,21 +382,31 @@ pub(crate) fn catch_up(el: &mut Election, rows: &[(String, String)]) -> Result<(
                 el.id, entry.index
             )));
         }
+        let broken = |v: psephos_crypto::election::Violation| {
+            BoardError::Internal(format!(
+                "{}: stored entry {} breaks a rule: {v}",
+                el.id, entry.index
+            ))
+        };
         if kind == "ballot" {
             // Fast path: a stored ballot was fully checked when it was
-            // appended; replay needs only its credential and R points.
-            let ballot: LiteBallot =
+            // appended; replay needs only its credential and ciphertexts.
+            let ballot: StoredBallot =
                 serde_json::from_str(entry.body.get()).map_err(|e| corrupt_json(&e))?;
-            let points: Vec<[u8; 32]> = ballot
+            let cts: Vec<_> = ballot
                 .contests
-                .iter()
-                .flat_map(|c| c.ciphertexts.iter().map(|ct| *ct.R.as_bytes()))
+                .into_iter()
+                .flat_map(|c| c.ciphertexts)
                 .collect();
-            el.record_ballot(ballot.author.0, &points);
+            el.rules
+                .ballot(entry.index, &ballot.author, &cts, |_| Ok(()))
+                .map_err(broken)?;
         } else {
             let body: Body =
                 serde_json::from_str(entry.body.get()).map_err(|e| corrupt_json(&e))?;
-            el.apply(&body, entry.body.get(), Check::Replay)?;
+            el.rules
+                .apply(entry.index, &body, entry.body.get(), Trust::OwnLog)
+                .map_err(broken)?;
         }
         advance(el, leaf_hash(line.as_bytes()));
     }

@@ -10,19 +10,17 @@
 //! What passes goes to the appender, which checks the rules that depend on
 //! the log's state (open, not copied) under the election's lock.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 
-use ed25519_dalek::Signature;
-use psephos_crypto::ballot::{prepare_ballot, BallotContext, EncryptedBallot, EncryptedContest};
+use psephos_crypto::ballot::{prepare_ballot, BallotContext};
+use psephos_crypto::election::voting::{ballot_violation, check_points_unused};
 use psephos_crypto::proofs::batch::BatchVerifier;
-use psephos_crypto::record::{AuthorKey, Body, Payload, Post, RecordError, SIGNATURE_DOMAIN};
-use serde::Deserialize;
+use psephos_crypto::record::{self, Body, Payload, Post, RecordError};
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::appender::{Job, Reply};
 use crate::board::Board;
-use crate::election::{ballot_error, not_eligible, BallotParams, Check};
+use crate::election::{violation_error, BallotParams, Trust};
 use crate::error::BoardError;
 
 /// Most ballots verified together.
@@ -43,6 +41,10 @@ pub fn record_error(e: RecordError) -> BoardError {
         RecordError::BadSignature => BoardError::unauthorized(
             "bad_signature",
             "the signature does not verify under the author's key over the exact body bytes",
+        ),
+        RecordError::NotCanonical(why) => BoardError::bad_request(
+            "non_canonical_body",
+            format!("the body is not in its canonical form (SPEC.md §9.1.1): {why}"),
         ),
         RecordError::BadAuthorKey => {
             BoardError::bad_request("malformed_body", "the author is not a valid Ed25519 key")
@@ -122,10 +124,10 @@ fn verify_batch(batch: Vec<Pending>) -> Vec<Job> {
                     .try_for_each(|rp| rp.verify(&params.fingerprint));
                 match range_ok {
                     Ok(()) => verifier.push(i, prepared.equations),
-                    Err(e) => rejected[i] = Some(ballot_error(e)),
+                    Err(e) => rejected[i] = Some(violation_error(ballot_violation(e))),
                 }
             }
-            Err(e) => rejected[i] = Some(ballot_error(e)),
+            Err(e) => rejected[i] = Some(violation_error(ballot_violation(e))),
         }
     }
     if let Err(bad) = verifier.verify() {
@@ -146,7 +148,7 @@ fn verify_batch(batch: Vec<Pending>) -> Vec<Job> {
                 election: o.pending.election,
                 post: o.pending.post,
                 body: Box::new(o.body),
-                check: Check::PreVerified,
+                trust: Trust::ProofsChecked,
                 reply: o.pending.reply,
             }),
         }
@@ -154,47 +156,14 @@ fn verify_batch(batch: Vec<Pending>) -> Vec<Job> {
     jobs
 }
 
-/// A ballot body parsed directly: the same fields and rules as
-/// [`Body`] with a `Payload::Ballot`, without serde's buffering of
-/// flattened fields (a third of the parse time of a ballot).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BallotBody {
-    election: String,
-    author: AuthorKey,
-    #[serde(rename = "type")]
-    kind: String,
-    contests: Vec<EncryptedContest>,
-}
-
-/// `Post::open` for a ballot (SPEC.md §9.1): one line, parsed, signature
-/// valid under the author's key over the exact body bytes.
+/// `Post::open` for a ballot (SPEC.md §9.1, §9.1.1): the crypto core's
+/// direct ballot parser, canonical form and signature.
 fn open_ballot_post(post: &Post) -> Result<Body, RecordError> {
-    let text = post.body_text();
-    if text.contains(['\n', '\r']) {
-        return Err(RecordError::Multiline);
-    }
-    let parsed: BallotBody = match serde_json::from_str(text) {
-        Ok(b) => b,
-        // Anything else (another type, a malformed ballot) gets the
-        // general parser's verdict and error message.
-        Err(_) => return post.open(),
-    };
-    if parsed.kind != "ballot" {
-        return post.open();
-    }
-    let key = parsed.author.verifying_key()?;
-    let mut msg = Vec::with_capacity(SIGNATURE_DOMAIN.len() + text.len());
-    msg.extend_from_slice(SIGNATURE_DOMAIN);
-    msg.extend_from_slice(text.as_bytes());
-    key.verify_strict(&msg, &Signature::from_bytes(&post.signature.0))
-        .map_err(|_| RecordError::BadSignature)?;
+    let opened = record::open_ballot(post.body_text(), &post.signature, None)?;
     Ok(Body {
-        election: parsed.election,
-        author: parsed.author,
-        payload: Payload::Ballot(EncryptedBallot {
-            contests: parsed.contests,
-        }),
+        election: opened.election,
+        author: opened.author,
+        payload: Payload::Ballot(opened.ballot),
     })
 }
 
@@ -213,18 +182,15 @@ fn open_ballot(p: &Pending) -> Result<Body, BoardError> {
             "expected a ballot",
         ));
     };
-    if !p.params.credentials.contains_key(&body.author.0) {
-        return Err(not_eligible());
-    }
-    let mut seen = HashSet::new();
-    for ct in ballot.contests.iter().flat_map(|c| c.ciphertexts.iter()) {
-        if !seen.insert(*ct.R.as_bytes()) {
-            return Err(BoardError::conflict(
-                "ciphertext_reused",
-                "two ciphertexts of this ballot share their R point",
-            ));
-        }
-    }
+    // The rules that need no log state, checked before the costly proofs;
+    // the appender checks them again, with the rest, in the state machine.
+    p.params.eligible(&body.author).map_err(violation_error)?;
+    let cts: Vec<_> = ballot
+        .contests
+        .iter()
+        .flat_map(|c| c.ciphertexts.iter().copied())
+        .collect();
+    check_points_unused(&cts, &Default::default()).map_err(violation_error)?;
     Ok(body)
 }
 

@@ -15,6 +15,7 @@
 //! | [`threshold`] — Feldman polynomials, shares, partial decryption | §8 |
 //! | [`log`] — RFC 6962 Merkle tree, checkpoints | §7 |
 //! | [`record`] — signed posts, log entries, the hash chain | §9 |
+//! | [`election`] — the election state machine every role replays | §8.5, §10.3–§10.6, §11 |
 //! | [`credential`] — the printable voter credential code | §12.2 |
 //!
 //! Parsing is the only way to obtain a typed value from bytes: a [`Point`]
@@ -23,6 +24,7 @@
 pub mod ballot;
 pub mod credential;
 pub mod dlog;
+pub mod election;
 pub mod elgamal;
 pub mod encoding;
 pub mod error;

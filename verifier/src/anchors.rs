@@ -37,6 +37,9 @@ pub(crate) struct RecordFacts<'a> {
     pub election: Option<&'a str>,
     pub manifest_author: Option<[u8; 32]>,
     pub tree: &'a MerkleTree,
+    /// The last entry that carries the outcome (`voting_closed`, a partial
+    /// decryption, `result`).
+    pub outcome_last: Option<u64>,
 }
 
 /// The key names on a note's signature lines, without verifying anything.
@@ -130,6 +133,32 @@ pub(crate) fn check(
                 ),
             ),
             _ => {}
+        }
+    }
+    if cp.size == 0 {
+        checks.fail(
+            V11,
+            None,
+            "the signed checkpoint has size 0: it covers no entry of the record",
+        );
+    }
+    // SPEC.md §11.11: the entries that carry the outcome must lie inside
+    // the tree the board signed, or nothing binds the board to them.
+    if let Some(last) = facts.outcome_last {
+        if cp.size <= last {
+            let why = format!(
+                "the signed checkpoint (size {}) does not cover entry {last}, the last of voting_closed, the partial decryptions and the result",
+                cp.size
+            );
+            if opts.require_result {
+                checks.fail(
+                    V11,
+                    Some(last),
+                    format!("{why} (required by --require-result)"),
+                );
+            } else {
+                checks.note(V11, why);
+            }
         }
     }
     match tree.root_at(cp.size) {

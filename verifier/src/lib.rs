@@ -35,7 +35,6 @@
 
 pub mod anchors;
 mod ballots;
-mod ceremony;
 pub mod engine;
 pub mod error;
 pub mod report;

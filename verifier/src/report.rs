@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use psephos_crypto::election::{Check, Rule, Violation};
 use serde::Serialize;
 
 /// The most failures kept per check; the rest are only counted, so that a
@@ -55,6 +56,23 @@ impl CheckId {
         CheckId::V10,
         CheckId::V11,
     ];
+
+    /// The check that reports a violation of `rule` (SPEC.md §11).
+    pub fn of(rule: Rule) -> CheckId {
+        match rule.check() {
+            Check::V1 => CheckId::V1,
+            Check::V2 => CheckId::V2,
+            Check::V3 => CheckId::V3,
+            Check::V4 => CheckId::V4,
+            Check::V5 => CheckId::V5,
+            Check::V6 => CheckId::V6,
+            Check::V7 => CheckId::V7,
+            Check::V8 => CheckId::V8,
+            Check::V9 => CheckId::V9,
+            Check::V10 => CheckId::V10,
+            Check::V11 => CheckId::V11,
+        }
+    }
 
     /// The check's short name, as SPEC.md §11 titles it.
     pub fn name(self) -> &'static str {
@@ -139,6 +157,10 @@ pub struct Failure {
     pub index: Option<u64>,
     /// What was wrong.
     pub message: String,
+    /// The protocol rule broken, when the state machine named one
+    /// (`psephos_crypto::election::Rule`, e.g. `TooFewQualified`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// One check's part of the report.
@@ -201,13 +223,29 @@ impl Checks {
 
     /// Record a failure of `id` at entry `index`.
     pub fn fail(&mut self, id: CheckId, index: Option<u64>, message: impl Into<String>) {
+        self.push(id, index, message.into(), None);
+    }
+
+    /// Record an entry that breaks a rule of the state machine, under the
+    /// check that reports the rule (SPEC.md §11).
+    pub fn violation(&mut self, index: Option<u64>, what: &str, v: &Violation) {
+        self.push(
+            CheckId::of(v.rule),
+            index,
+            format!("{what}: {v}"),
+            Some(format!("{:?}", v.rule)),
+        );
+    }
+
+    fn push(&mut self, id: CheckId, index: Option<u64>, message: String, rule: Option<String>) {
         let c = &mut self.checks[id.index()];
         c.status = Status::Fail;
         c.failure_count += 1;
         if c.failures.len() < MAX_FAILURES_KEPT {
             c.failures.push(Failure {
                 index,
-                message: message.into(),
+                message,
+                rule,
             });
         }
     }

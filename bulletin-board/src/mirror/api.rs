@@ -31,7 +31,7 @@ use psephos_voter::web::WebAssets;
 
 use super::store as mstore;
 use crate::api::{check_id, read_router, RateLimiter, ReadLog};
-use crate::board::{catch_up, ensure_tally_from, replay_from, Board, Limits};
+use crate::board::{catch_up, replay_from, Board, Limits};
 use crate::bundle::BundleSource;
 use crate::election::Election;
 use crate::error::{BoardError, Result};
@@ -116,7 +116,6 @@ impl MirrorReader {
                 let rows: Vec<(String, String)> =
                     rows.into_iter().map(|(_, k, l)| (k, l)).collect();
                 catch_up(&mut el, &rows)?;
-                ensure_tally_from(&self.store, &mut el).await?;
             }
         }
         Ok(arc)

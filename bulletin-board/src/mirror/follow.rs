@@ -36,7 +36,7 @@ use psephos_crypto::log::checkpoint::{
     add_cosignature, open_checkpoint, Checkpoint, Cosigner, NoteVerifier, SignatureLine,
 };
 use psephos_crypto::log::merkle::{empty_root, leaf_hash, verify_consistency, Hash, MerkleTree};
-use psephos_crypto::record::{AuthorKey, Body, ChainFollower, Entry, Payload};
+use psephos_crypto::record::{AuthorKey, Body, ChainFollower, Entry};
 use psephos_voter::bundle::{bundle_sha256, file_sha256, parse_sums};
 use psephos_voter::web::WebAssets;
 use serde::Deserialize;
@@ -46,12 +46,13 @@ use super::store::{self as mstore, AlarmRow};
 use super::upstream::{Delivery, Upstream};
 use super::{AlarmKind, PassReport};
 use crate::api::{valid_id, MAX_PAGE};
-use crate::board::{ensure_tally_from, replay_from};
+use crate::board::replay_from;
 use crate::bundle::{plain_name, MAX_BUNDLE_BYTES, MAX_FILES, MAX_FILE_BYTES, SUMS};
-use crate::election::{validate_manifest, Applied, Check, Election};
+use crate::election::{Election, Trust};
 use crate::error::{BoardError, Result};
 use crate::store::{NewEntry, Store};
 use crate::verifier::record_error;
+use psephos_crypto::election::Effect;
 
 /// Most entries fetched, checked and committed together.
 pub const CHUNK: u64 = 1_000;
@@ -96,72 +97,22 @@ impl BoardIdentity {
     }
 }
 
-/// Check one entry of the board's log with the board's own rules (SPEC.md
+/// Check one entry of the board's log with the protocol's rules (SPEC.md
 /// §10.2–§10.6) and record it in `el`: the path a mirror (or anyone
-/// replaying a log it does not trust) takes.
-///
-/// Authors' posts go through [`Election::apply`] with [`Check::Full`],
-/// exactly as the board checks a new post. The board's own entries
+/// replaying a log it does not trust) takes. It is the board's own check
+/// of a new post, [`Election::apply`] with [`Trust::Nothing`]: authors'
+/// posts with every proof, and the board's own entries
 /// (`dkg_commits_closed`, `joint_key`, `voting_opened`, `voting_closed`,
-/// `result`) must be signed by the board key and equal what the board's
-/// functions that write them ([`Election::close_commits`],
-/// [`Election::finalize_keys`], [`Election::open_voting`],
-/// [`Election::close_voting`], [`Election::result_due`]) produce from the
-/// state; then they are applied as the board applies them. The body's
-/// signature must have been checked (`Entry::open`).
+/// `result`) signed by the board key and equal to what the rules give for
+/// the log before them. The body's signature must have been checked
+/// (`Entry::open`).
 ///
 /// # Errors
 ///
 /// [`BoardError::Rejected`] with the board's code when a rule refuses the
-/// entry (`el` unchanged); other variants when the check could not be made.
-pub fn check_entry(
-    el: &mut Election,
-    board: &AuthorKey,
-    body: &Body,
-    body_text: &str,
-) -> Result<Applied> {
-    if body.election != el.id {
-        return Err(BoardError::bad_request(
-            "wrong_election",
-            format!(
-                "the body names election {:?}, the log is {:?}",
-                body.election, el.id
-            ),
-        ));
-    }
-    let expected = match &body.payload {
-        Payload::DkgCommitsClosed {} => Some(el.close_commits()?),
-        Payload::JointKey { .. } => Some(el.finalize_keys()?),
-        Payload::VotingOpened { bundle_sha256 } => Some(el.open_voting(*bundle_sha256)?),
-        Payload::VotingClosed {} => Some(el.close_voting()?),
-        Payload::Result { .. } => Some(
-            el.result_due()?
-                .ok_or_else(|| BoardError::conflict("wrong_state", "no result is due"))?,
-        ),
-        _ => None,
-    };
-    let Some(expected) = expected else {
-        return el.apply(body, body_text, Check::Full);
-    };
-    if body.author != *board {
-        return Err(BoardError::forbidden(
-            "board_only",
-            format!(
-                "{} entries are written by the board, and this one is not signed by the board key",
-                body.payload.type_name()
-            ),
-        ));
-    }
-    if expected != body.payload {
-        return Err(BoardError::invalid(
-            "board_entry_mismatch",
-            format!(
-                "this {} entry is not the one the board's rules give for the log before it",
-                body.payload.type_name()
-            ),
-        ));
-    }
-    el.apply(body, body_text, Check::Replay)
+/// entry (`el` unchanged).
+pub fn check_entry(el: &mut Election, body: &Body, body_text: &str) -> Result<Effect> {
+    el.apply(body, body_text, Trust::Nothing)
 }
 
 /// The board's note without other keys' lines: `body`, empty line, the
@@ -335,7 +286,7 @@ impl Follower {
             }
             let mut f = self.elections.remove(id).unwrap_or_default();
             let step = self.step(id, &mut f).await;
-            let bundle = f.el.as_ref().and_then(|el| el.bundle);
+            let bundle = f.el.as_ref().and_then(|el| el.rules.bundle());
             self.elections.insert(id.clone(), f);
             match step {
                 Ok(s) => {
@@ -780,26 +731,7 @@ impl Follower {
                 .accept(line, &entry)
                 .map_err(record_error)?;
             let body = entry.open().map_err(record_error)?;
-            if body.election != id {
-                return Err(BoardError::bad_request(
-                    "wrong_election",
-                    format!("entry 0 names election {:?}", body.election),
-                ));
-            }
-            if body.author != self.board.author {
-                return Err(BoardError::forbidden(
-                    "board_only",
-                    "entry 0 is not signed by the board key",
-                ));
-            }
-            let Payload::Manifest(manifest) = &body.payload else {
-                return Err(BoardError::conflict(
-                    "wrong_state",
-                    "entry 0 must be the manifest",
-                ));
-            };
-            validate_manifest(manifest)?;
-            let el = Election::new(id.to_owned(), manifest.clone(), leaf);
+            let el = Election::begin(id, &body, leaf, &self.board.author)?;
             Ok((el, entry, body))
         })();
         let (el, entry, body) = match checked {
@@ -828,12 +760,12 @@ impl Follower {
             line: line.clone(),
         };
         let mut tx = self.store.begin().await?;
-        if !Store::insert_election(&mut tx, id, &el.manifest.title, entry.time).await? {
+        if !Store::insert_election(&mut tx, id, &el.manifest().title, entry.time).await? {
             return Err(internal(format!(
                 "{id}: the store has the election but not its entry 0"
             )));
         }
-        mstore::write_entries(&mut tx, id, &[row], &[], el.phase.as_str()).await?;
+        mstore::write_entries(&mut tx, id, &[row], &[], el.phase().as_str()).await?;
         tx.commit().await?;
         f.el = Some(el);
         Ok(Ok(1))
@@ -866,11 +798,11 @@ impl Follower {
         let mut points = Vec::new();
         for (line, leaf) in lines.iter().zip(&leaves) {
             let index = el.size;
-            let checked = (|| -> Result<(Body, Applied)> {
+            let checked = (|| -> Result<(Body, Effect)> {
                 let entry = Entry::from_line(line).map_err(record_error)?;
                 chain.accept(line, &entry).map_err(record_error)?;
                 let body = entry.open().map_err(record_error)?;
-                let applied = check_entry(el, &self.board.author, &body, entry.body.get())?;
+                let applied = check_entry(el, &body, entry.body.get())?;
                 Ok((body, applied))
             })();
             let (body, applied) = match checked {
@@ -889,7 +821,7 @@ impl Follower {
             };
             el.size += 1;
             el.head = *leaf;
-            points.extend(applied.points.iter().map(|p| (hex::encode(p), index)));
+            points.extend(applied.r_points.iter().map(|p| (hex::encode(p), index)));
             rows.push(NewEntry {
                 index,
                 leaf_hash: hex::encode(leaf),
@@ -899,9 +831,8 @@ impl Follower {
             });
         }
         let mut tx = self.store.begin().await?;
-        mstore::write_entries(&mut tx, id, &rows, &points, el.phase.as_str()).await?;
+        mstore::write_entries(&mut tx, id, &rows, &points, el.phase().as_str()).await?;
         tx.commit().await?;
-        ensure_tally_from(&self.store, el).await?;
         Ok(Ok(rows.len() as u64))
     }
 
