@@ -52,8 +52,6 @@ pub struct Election {
     pub tree: MerkleTree,
     /// The protocol state every role replays (SPEC.md §10.3–§10.6).
     pub rules: rules::Election,
-    /// Cached for the verification stage once open.
-    params: Option<Arc<BallotParams>>,
 }
 
 impl Election {
@@ -67,7 +65,6 @@ impl Election {
             size: 1,
             head: manifest_hash,
             tree,
-            params: None,
         }
     }
 
@@ -90,7 +87,6 @@ impl Election {
             size: 1,
             head: manifest_hash,
             tree,
-            params: None,
         })
     }
 
@@ -110,14 +106,11 @@ impl Election {
     }
 
     /// What the verification stage needs, once voting is open.
-    pub fn ballot_params(&mut self) -> Option<Arc<BallotParams>> {
+    pub fn ballot_params(&self) -> Option<Arc<BallotParams>> {
         if self.phase() != Phase::Open {
             return None;
         }
-        if self.params.is_none() {
-            self.params = self.rules.ballot_params().map(Arc::new);
-        }
-        self.params.clone()
+        self.rules.ballot_params()
     }
 
     /// Check `body` as entry `size` against every rule and record it

@@ -42,7 +42,7 @@ pub(crate) struct BallotCtx {
     /// The manifest's election id.
     pub election: String,
     /// Contests, joint key, fingerprint and credentials, once there are.
-    pub params: Option<BallotParams>,
+    pub params: Option<Arc<BallotParams>>,
     /// Listed credential keys, decompressed once when the list was read.
     pub keys: Arc<HashMap<[u8; 32], VerifyingKey>>,
 }

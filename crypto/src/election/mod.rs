@@ -110,6 +110,8 @@ pub struct Election {
     tally: Option<Arc<Vec<crate::elgamal::Ciphertext>>>,
     partials: Vec<(u32, Vec<crate::Point>)>,
     result: Option<tally::Published>,
+    /// Fixed when voting opens; shared with the threads that verify ballots.
+    params: Option<Arc<BallotParams>>,
 }
 
 impl Election {
@@ -180,6 +182,7 @@ impl Election {
             tally: None,
             partials: Vec::new(),
             result: None,
+            params: None,
         }
     }
 
@@ -298,6 +301,7 @@ impl Election {
                     self.opened_at = Some(index);
                     self.bundle = Some(*bundle_sha256);
                     self.phase = self.phase.max(Phase::Open);
+                    self.params = self.make_ballot_params().map(Arc::new);
                 }
             }
             Payload::VotingClosed {} => self.freeze_tally(index),

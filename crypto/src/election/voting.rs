@@ -249,6 +249,7 @@ impl Election {
         self.opened_at = Some(index);
         self.bundle = Some(*bundle);
         self.phase = Phase::Open;
+        self.params = self.make_ballot_params().map(Arc::new);
         Ok(Effect::default())
     }
 
@@ -286,8 +287,13 @@ impl Election {
         self.phase = self.phase.max(Phase::Closed);
     }
 
-    /// What ballots are checked against, once voting is open.
-    pub fn ballot_params(&self) -> Option<BallotParams> {
+    /// What ballots are checked against, fixed when voting opened (`None`
+    /// before, or without a joint key and credential list).
+    pub fn ballot_params(&self) -> Option<Arc<BallotParams>> {
+        self.params.clone()
+    }
+
+    pub(super) fn make_ballot_params(&self) -> Option<BallotParams> {
         let joint = self.ceremony.joint.as_ref()?;
         Some(BallotParams {
             contests: self.manifest.contests.clone(),
