@@ -16,9 +16,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use psephos_crypto::record::{Manifest, Post};
+use psephos_crypto::record::Post;
+use psephos_crypto::wire;
 use serde::Deserialize;
-use serde_json::json;
 use tokio::sync::{oneshot, RwLock};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -155,29 +155,29 @@ fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T> 
     })
 }
 
-async fn board_info(State(board): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({
-        "origin": board.origin,
-        "key": board.note_verifier().to_vkey(),
-        "public_key": hex::encode(board.key.verifying_key().to_bytes()),
-    }))
+async fn board_info(State(board): State<AppState>) -> Json<wire::BoardInfo> {
+    Json(wire::BoardInfo {
+        origin: board.origin.clone(),
+        key: board.note_verifier().to_vkey(),
+        public_key: hex::encode(board.key.verifying_key().to_bytes()),
+        mirror: None,
+    })
 }
 
 async fn list_elections<S: ReadLog>(
     State(board): State<Arc<S>>,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Json<Vec<wire::ElectionSummary>>> {
     let rows = board.store().list_elections().await?;
-    Ok(Json(json!(rows
-        .iter()
-        .map(|r| json!({"id": r.id, "title": r.title, "state": r.state, "size": r.size}))
-        .collect::<Vec<_>>())))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateRequest {
-    id: String,
-    manifest: Manifest,
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| wire::ElectionSummary {
+                id: r.id,
+                title: r.title,
+                state: r.state,
+                size: r.size,
+            })
+            .collect(),
+    ))
 }
 
 async fn create_election(
@@ -186,7 +186,7 @@ async fn create_election(
     body: Bytes,
 ) -> Result<Response> {
     require_admin(&board, &headers)?;
-    let req: CreateRequest = parse_json(&body, "election request")?;
+    let req: wire::CreateElection = parse_json(&body, "election request")?;
     check_id(&req.id)?;
     validate_manifest(&req.id, &req.manifest)?;
     let (reply, rx) = oneshot::channel();
@@ -202,7 +202,11 @@ async fn create_election(
     let receipt = wait(rx).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"election": req.id, "index": receipt.index, "receipt": receipt})),
+        Json(wire::Created {
+            election: req.id,
+            index: receipt.index,
+            receipt,
+        }),
     )
         .into_response())
 }
@@ -210,7 +214,7 @@ async fn create_election(
 async fn election_status<S: ReadLog>(
     State(board): State<Arc<S>>,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Json<wire::ElectionStatus>> {
     check_id(&id)?;
     let arc = board.fresh(&id).await?;
     let checkpoint = board
@@ -220,9 +224,7 @@ async fn election_status<S: ReadLog>(
         .map(|(_, n)| n)
         .unwrap_or_default();
     let el = arc.read().await;
-    let manifest = serde_json::to_value(el.manifest().as_ref())
-        .map_err(|e| BoardError::Internal(e.to_string()))?;
-    Ok(Json(el.status(&checkpoint, manifest)))
+    Ok(Json(el.status(checkpoint)))
 }
 
 fn query_u64(q: &HashMap<String, String>, name: &str) -> Result<Option<u64>> {
@@ -299,7 +301,7 @@ async fn inclusion_proof<S: ReadLog>(
     State(board): State<Arc<S>>,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Json<wire::InclusionProof>> {
     check_id(&id)?;
     let arc = board.fresh(&id).await?;
     let index = match (query_u64(&q, "index")?, q.get("leaf")) {
@@ -337,19 +339,19 @@ async fn inclusion_proof<S: ReadLog>(
         .tree
         .leaf(index)
         .ok_or_else(|| BoardError::bad_request("invalid_index", "no such entry"))?;
-    Ok(Json(json!({
-        "index": index,
-        "size": size,
-        "leaf_hash": hex::encode(leaf),
-        "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
-    })))
+    Ok(Json(wire::InclusionProof {
+        index,
+        size,
+        leaf_hash: hex::encode(leaf),
+        proof: proof.iter().map(hex::encode).collect(),
+    }))
 }
 
 async fn consistency_proof<S: ReadLog>(
     State(board): State<Arc<S>>,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Json<wire::ConsistencyProof>> {
     check_id(&id)?;
     let arc = board.fresh(&id).await?;
     let (Some(from), Some(to)) = (query_u64(&q, "from")?, query_u64(&q, "to")?) else {
@@ -363,11 +365,11 @@ async fn consistency_proof<S: ReadLog>(
         .tree
         .consistency_proof(from, to)
         .map_err(|e| BoardError::bad_request("invalid_size", e.to_string()))?;
-    Ok(Json(json!({
-        "from": from,
-        "to": to,
-        "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
-    })))
+    Ok(Json(wire::ConsistencyProof {
+        from,
+        to,
+        proof: proof.iter().map(hex::encode).collect(),
+    }))
 }
 
 /// The fields of a body the router needs before the expensive parse.
@@ -636,7 +638,10 @@ async fn rate_limit(State(board): State<AppState>, req: Request, next: Next) -> 
         if !board.rate.allow(ip) {
             return (
                 StatusCode::TOO_MANY_REQUESTS,
-                Json(json!({"error": "rate_limited", "message": "too many requests from this address; slow down"})),
+                Json(psephos_crypto::wire::ErrorBody {
+                    error: "rate_limited".into(),
+                    message: "too many requests from this address; slow down".into(),
+                }),
             )
                 .into_response();
         }

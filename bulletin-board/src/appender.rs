@@ -24,7 +24,6 @@ use psephos_crypto::ballot::{short_tracking_code, tracking_code};
 use psephos_crypto::log::checkpoint::{sign_checkpoint, Checkpoint};
 use psephos_crypto::log::merkle::leaf_hash;
 use psephos_crypto::record::{AuthorKey, Body, Entry, Manifest, Payload, Post};
-use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, RwLockWriteGuard};
 
 use crate::board::{advance, catch_up, Board};
@@ -33,23 +32,7 @@ use crate::error::{BoardError, Result};
 use crate::store::{NewEntry, Store};
 
 /// What a post's author gets back (SPEC.md §10.2 receipts).
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct Receipt {
-    /// The entry's index.
-    pub index: u64,
-    /// Its leaf hash, hex.
-    pub leaf_hash: String,
-    /// `tracking_code(body bytes)`, hex.
-    pub tracking_code: String,
-    /// Short form of the tracking code.
-    pub short_code: String,
-    /// A signed checkpoint whose tree contains the entry.
-    pub checkpoint: String,
-    /// The inclusion proof of the entry in that checkpoint's tree.
-    pub inclusion_proof: Vec<String>,
-    /// That checkpoint's tree size.
-    pub size: u64,
-}
+pub use psephos_crypto::wire::Receipt;
 
 /// An administrator's action; the board writes the entry.
 #[derive(Debug, Clone, Copy)]

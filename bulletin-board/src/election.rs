@@ -12,8 +12,8 @@ use std::sync::Arc;
 use psephos_crypto::election::{self as rules, Effect, Violation};
 use psephos_crypto::log::merkle::{Hash, MerkleTree};
 use psephos_crypto::record::{AuthorKey, Body, Manifest, Payload};
+use psephos_crypto::wire;
 use psephos_crypto::Point;
-use serde_json::json;
 
 use crate::error::{BoardError, Result};
 
@@ -155,39 +155,47 @@ impl Election {
     }
 
     /// The status document of `GET /api/v1/elections/{id}` (SPEC.md §10.1).
-    pub fn status(&self, checkpoint: &str, manifest_value: serde_json::Value) -> serde_json::Value {
+    pub fn status(&self, checkpoint: String) -> wire::ElectionStatus {
         let r = &self.rules;
         let c = r.ceremony();
         let joint = r.joint();
-        json!({
-            "id": self.id,
-            "title": r.manifest().title,
-            "state": r.phase().as_str(),
-            "size": self.size,
-            "manifest_hash": hex::encode(r.manifest_hash()),
-            "manifest": manifest_value,
-            "public_key": joint.map(|j| j.pk.as_point().to_hex()),
-            "fingerprint": joint.map(|j| hex::encode(j.fingerprint.as_bytes())),
-            "verification_keys": joint.map(|j| j.verification_keys.iter().map(Point::to_hex).collect::<Vec<_>>()),
-            "qualified": joint.map(|j| j.qualified.clone()),
-            "trustees": r.manifest().trustees.iter().map(|t| json!({"index": t.index, "name": t.name, "key": t.key.to_hex()})).collect::<Vec<_>>(),
-            "threshold": r.t(),
-            "registered": c.registrations.keys().collect::<Vec<_>>(),
-            "committed": c.commits.keys().collect::<Vec<_>>(),
-            "commits_closed": c.commits_closed.is_some(),
-            "revealed": c.revealed.keys().collect::<Vec<_>>(),
-            "complaints": c.complaints.iter().map(|x| json!({"trustee": x.trustee, "dealer": x.dealer})).collect::<Vec<_>>(),
-            "acks": c.acks.iter().collect::<Vec<_>>(),
-            "credentials": r.credentials().map(|c| c.len()),
-            "bundle_sha256": r.bundle().map(hex::encode),
-            "ballots": r.votes().ballots(),
-            "counted": r.votes().counted_credentials(),
-            "tally": r.tally().map(|t| t.as_ref().clone()),
-            "decrypted": r.partials().iter().map(|(l, _)| *l).collect::<Vec<_>>(),
-            "result": r.result(),
-            "waiting_for": self.waiting_for(),
-            "checkpoint": checkpoint,
-        })
+        wire::ElectionStatus {
+            id: self.id.clone(),
+            title: r.manifest().title.clone(),
+            state: r.phase().as_str().to_owned(),
+            size: self.size,
+            manifest_hash: hex::encode(r.manifest_hash()),
+            manifest: r.manifest().as_ref().clone(),
+            public_key: joint.map(|j| j.pk.as_point().to_hex()),
+            fingerprint: joint.map(|j| hex::encode(j.fingerprint.as_bytes())),
+            verification_keys: joint
+                .map(|j| j.verification_keys.iter().map(Point::to_hex).collect()),
+            qualified: joint.map(|j| j.qualified.clone()),
+            trustees: r.manifest().trustees.clone(),
+            threshold: r.t(),
+            registered: c.registrations.keys().copied().collect(),
+            committed: c.commits.keys().copied().collect(),
+            commits_closed: c.commits_closed.is_some(),
+            revealed: c.revealed.keys().copied().collect(),
+            complaints: c
+                .complaints
+                .iter()
+                .map(|x| wire::ComplaintRef {
+                    trustee: x.trustee,
+                    dealer: x.dealer,
+                })
+                .collect(),
+            acks: c.acks.iter().copied().collect(),
+            credentials: r.credentials().map(|c| c.len() as u64),
+            bundle_sha256: r.bundle().map(hex::encode),
+            ballots: r.votes().ballots(),
+            counted: r.votes().counted_credentials(),
+            tally: r.tally().map(|t| t.as_ref().clone()),
+            decrypted: r.partials().iter().map(|(l, _)| *l).collect(),
+            result: r.result().cloned(),
+            waiting_for: self.waiting_for(),
+            checkpoint,
+        }
     }
 
     /// A sentence saying what the election waits for next.

@@ -10,7 +10,6 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
 use thiserror::Error;
 
 /// Why the board could not do what was asked.
@@ -50,11 +49,7 @@ pub enum BoardError {
 /// Shorthand.
 pub type Result<T, E = BoardError> = std::result::Result<T, E>;
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    message: &'a str,
-}
+use psephos_crypto::wire::ErrorBody;
 
 impl BoardError {
     fn rejected(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
@@ -143,8 +138,8 @@ impl IntoResponse for BoardError {
         (
             status,
             Json(ErrorBody {
-                error: code,
-                message,
+                error: code.to_owned(),
+                message: message.to_owned(),
             }),
         )
             .into_response()
@@ -204,7 +199,10 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
             };
             return (
                 status,
-                Json(serde_json::json!({"error": "malformed_request", "message": message})),
+                Json(ErrorBody {
+                    error: "malformed_request".into(),
+                    message,
+                }),
             )
                 .into_response();
         }
@@ -212,8 +210,8 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
     let mut out = (
         status,
         Json(ErrorBody {
-            error: code,
-            message: &message,
+            error: code.to_owned(),
+            message,
         }),
     )
         .into_response();

@@ -17,6 +17,7 @@
 //! | [`record`] — signed posts, log entries, the hash chain | §9 |
 //! | [`election`] — the election state machine every role replays | §8.5, §10.3–§10.6, §11 |
 //! | [`credential`] — the printable voter credential code | §12.2 |
+//! | [`wire`] — the board API's JSON documents | §10.1 |
 //!
 //! Parsing is the only way to obtain a typed value from bytes: a [`Point`]
 //! or [`Scalar`] that exists is canonical.
@@ -35,6 +36,7 @@ pub mod record;
 pub mod share_encryption;
 pub mod threshold;
 pub mod transcript;
+pub mod wire;
 
 pub use encoding::{Point, Scalar};
 pub use error::{Error, Result};

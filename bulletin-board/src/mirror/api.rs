@@ -21,6 +21,7 @@ use axum::{Json, Router};
 use psephos_crypto::log::checkpoint::{
     open_checkpoint, verify_cosignatures, CosignatureVerifier, MAX_NOTE_BYTES, MAX_SIGNATURES,
 };
+use psephos_crypto::wire;
 use serde_json::{json, Value};
 use tokio::sync::RwLock;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -190,7 +191,10 @@ async fn rate_limit(State(reader): State<MirrorState>, req: Request, next: Next)
         if !reader.rate.allow(ip) {
             return (
                 StatusCode::TOO_MANY_REQUESTS,
-                Json(json!({"error": "rate_limited", "message": "too many requests from this address; slow down"})),
+                Json(psephos_crypto::wire::ErrorBody {
+                    error: "rate_limited".into(),
+                    message: "too many requests from this address; slow down".into(),
+                }),
             )
                 .into_response();
         }
@@ -209,21 +213,21 @@ fn alarm_value(row: &mstore::AlarmRow) -> Value {
 
 /// `GET /api/v1/board` on a mirror: the board's identity (as the board
 /// serves it) and the mirror's.
-async fn mirror_info(State(reader): State<MirrorState>) -> Result<Json<Value>> {
+async fn mirror_info(State(reader): State<MirrorState>) -> Result<Json<wire::BoardInfo>> {
     let alarms = mstore::alarms(&reader.store).await?;
     let info = &reader.info;
-    Ok(Json(json!({
-        "origin": info.board_origin,
-        "key": info.board_vkey,
-        "public_key": info.board_public_key,
-        "mirror": {
-            "name": info.name,
-            "key": info.vkey,
-            "upstream": info.upstream,
-            "halted": !alarms.is_empty(),
-            "alarms": alarms.iter().map(alarm_value).collect::<Vec<_>>(),
-        },
-    })))
+    Ok(Json(wire::BoardInfo {
+        origin: info.board_origin.clone(),
+        key: info.board_vkey.clone(),
+        public_key: info.board_public_key.clone(),
+        mirror: Some(wire::MirrorIdentity {
+            name: info.name.clone(),
+            key: info.vkey.clone(),
+            upstream: info.upstream.clone(),
+            halted: !alarms.is_empty(),
+            alarms: alarms.iter().map(alarm_value).collect(),
+        }),
+    }))
 }
 
 /// `GET /api/v1/elections/{id}/equivocation`: the equivocation evidence
@@ -259,12 +263,18 @@ pub fn board_router() -> Router<Arc<Board>> {
 }
 
 /// `GET /api/v1/mirrors`: the registered mirrors.
-async fn list_mirrors(State(board): State<Arc<Board>>) -> Result<Json<Value>> {
+async fn list_mirrors(State(board): State<Arc<Board>>) -> Result<Json<Vec<wire::MirrorEntry>>> {
     let mirrors = mstore::registered_mirrors(&board.store).await?;
-    Ok(Json(json!(mirrors
-        .iter()
-        .map(|m| json!({"name": m.name, "key": m.vkey, "url": m.url}))
-        .collect::<Vec<_>>())))
+    Ok(Json(
+        mirrors
+            .into_iter()
+            .map(|m| wire::MirrorEntry {
+                name: m.name,
+                key: m.vkey,
+                url: m.url,
+            })
+            .collect(),
+    ))
 }
 
 /// `POST /api/v1/elections/{id}/cosignatures`: a checkpoint the board
@@ -379,7 +389,11 @@ async fn receive_cosignatures(
     }
     Ok((
         StatusCode::OK,
-        Json(json!({"size": cp.size, "added": added, "cosignatures": cosignatures})),
+        Json(wire::CosignResult {
+            size: cp.size,
+            added: added as u64,
+            cosignatures: cosignatures as u64,
+        }),
     )
         .into_response())
 }
