@@ -7,134 +7,16 @@
 
 use std::fmt::Write as _;
 
-use psephos_crypto::election::{Check, Rule, Violation};
+use psephos_crypto::election::Violation;
 use serde::Serialize;
 
 /// The most failures kept per check; the rest are only counted, so that a
 /// record that is wrong everywhere cannot exhaust memory.
 pub const MAX_FAILURES_KEPT: usize = 200;
 
-/// The checks, numbered as SPEC.md §11 numbers them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum CheckId {
-    /// §11.1 Hash chain and Merkle tree.
-    V1,
-    /// §11.2 Entry signatures.
-    V2,
-    /// §11.3 Manifest.
-    V3,
-    /// §11.4 Key ceremony.
-    V4,
-    /// §11.5 Credential list.
-    V5,
-    /// §11.6 Ballots.
-    V6,
-    /// §11.7 Counted set.
-    V7,
-    /// §11.8 Tally aggregation.
-    V8,
-    /// §11.9 Partial decryptions.
-    V9,
-    /// §11.10 Combination and result.
-    V10,
-    /// §11.11 Checkpoints and mirror cosignatures.
-    V11,
-}
-
-impl CheckId {
-    /// Every check, in order.
-    pub const ALL: [CheckId; 11] = [
-        CheckId::V1,
-        CheckId::V2,
-        CheckId::V3,
-        CheckId::V4,
-        CheckId::V5,
-        CheckId::V6,
-        CheckId::V7,
-        CheckId::V8,
-        CheckId::V9,
-        CheckId::V10,
-        CheckId::V11,
-    ];
-
-    /// The check that reports a violation of `rule` (SPEC.md §11).
-    pub fn of(rule: Rule) -> CheckId {
-        match rule.check() {
-            Check::V1 => CheckId::V1,
-            Check::V2 => CheckId::V2,
-            Check::V3 => CheckId::V3,
-            Check::V4 => CheckId::V4,
-            Check::V5 => CheckId::V5,
-            Check::V6 => CheckId::V6,
-            Check::V7 => CheckId::V7,
-            Check::V8 => CheckId::V8,
-            Check::V9 => CheckId::V9,
-            Check::V10 => CheckId::V10,
-            Check::V11 => CheckId::V11,
-        }
-    }
-
-    /// The check's short name, as SPEC.md §11 titles it.
-    pub fn name(self) -> &'static str {
-        match self {
-            CheckId::V1 => "chain & tree",
-            CheckId::V2 => "signatures",
-            CheckId::V3 => "manifest",
-            CheckId::V4 => "key ceremony",
-            CheckId::V5 => "credential list",
-            CheckId::V6 => "ballots",
-            CheckId::V7 => "counted set",
-            CheckId::V8 => "tally aggregation",
-            CheckId::V9 => "partial decryptions",
-            CheckId::V10 => "combination & result",
-            CheckId::V11 => "checkpoints & mirrors",
-        }
-    }
-
-    /// The SPEC.md section of the check.
-    pub fn section(self) -> &'static str {
-        match self {
-            CheckId::V1 => "§11.1",
-            CheckId::V2 => "§11.2",
-            CheckId::V3 => "§11.3",
-            CheckId::V4 => "§11.4",
-            CheckId::V5 => "§11.5",
-            CheckId::V6 => "§11.6",
-            CheckId::V7 => "§11.7",
-            CheckId::V8 => "§11.8",
-            CheckId::V9 => "§11.9",
-            CheckId::V10 => "§11.10",
-            CheckId::V11 => "§11.11",
-        }
-    }
-
-    /// What the check counts, for the report line.
-    fn unit(self) -> &'static str {
-        match self {
-            CheckId::V1 => "entries",
-            CheckId::V2 => "signatures",
-            CheckId::V3 => "manifest entries",
-            CheckId::V4 => "ceremony entries",
-            CheckId::V5 => "credentials",
-            CheckId::V6 => "ballots",
-            CheckId::V7 => "counted ballots",
-            CheckId::V8 => "tally ciphertexts",
-            CheckId::V9 => "partial decryptions",
-            CheckId::V10 => "counts",
-            CheckId::V11 => "signed checkpoints",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl std::fmt::Display for CheckId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{self:?}")
-    }
-}
+/// The checks, numbered as SPEC.md §11 numbers them: the crypto core's,
+/// so that every rule's check is declared once.
+pub use psephos_crypto::election::Check as CheckId;
 
 /// The outcome of one check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -230,7 +112,7 @@ impl Checks {
     /// check that reports the rule (SPEC.md §11).
     pub fn violation(&mut self, index: Option<u64>, what: &str, v: &Violation) {
         self.push(
-            CheckId::of(v.rule),
+            v.rule.check(),
             index,
             format!("{what}: {v}"),
             Some(format!("{:?}", v.rule)),

@@ -128,8 +128,8 @@ pub enum Rule {
     CountMismatch,
 }
 
-/// The verifier's checks (SPEC.md §11).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// The verifier's checks, numbered as SPEC.md §11 numbers them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub enum Check {
     /// Hash chain and Merkle tree.
     V1,
@@ -354,6 +354,84 @@ impl Rule {
                 (422, "board_entry_mismatch")
             }
         }
+    }
+}
+
+impl Check {
+    /// Every check, in order.
+    pub const ALL: [Check; 11] = [
+        Check::V1,
+        Check::V2,
+        Check::V3,
+        Check::V4,
+        Check::V5,
+        Check::V6,
+        Check::V7,
+        Check::V8,
+        Check::V9,
+        Check::V10,
+        Check::V11,
+    ];
+
+    /// The check's short name, as SPEC.md §11 titles it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::V1 => "chain & tree",
+            Check::V2 => "signatures",
+            Check::V3 => "manifest",
+            Check::V4 => "key ceremony",
+            Check::V5 => "credential list",
+            Check::V6 => "ballots",
+            Check::V7 => "counted set",
+            Check::V8 => "tally aggregation",
+            Check::V9 => "partial decryptions",
+            Check::V10 => "combination & result",
+            Check::V11 => "checkpoints & mirrors",
+        }
+    }
+
+    /// The SPEC.md section of the check.
+    pub fn section(self) -> &'static str {
+        match self {
+            Check::V1 => "§11.1",
+            Check::V2 => "§11.2",
+            Check::V3 => "§11.3",
+            Check::V4 => "§11.4",
+            Check::V5 => "§11.5",
+            Check::V6 => "§11.6",
+            Check::V7 => "§11.7",
+            Check::V8 => "§11.8",
+            Check::V9 => "§11.9",
+            Check::V10 => "§11.10",
+            Check::V11 => "§11.11",
+        }
+    }
+
+    /// What the check counts, for a report line (SPEC.md §11).
+    pub fn unit(self) -> &'static str {
+        match self {
+            Check::V1 => "entries",
+            Check::V2 => "signatures",
+            Check::V3 => "manifest entries",
+            Check::V4 => "ceremony entries",
+            Check::V5 => "credentials",
+            Check::V6 => "ballots",
+            Check::V7 => "counted ballots",
+            Check::V8 => "tally ciphertexts",
+            Check::V9 => "partial decryptions",
+            Check::V10 => "counts",
+            Check::V11 => "signed checkpoints",
+        }
+    }
+
+    /// The check that reports a violation of `rule`.
+    pub fn of(rule: Rule) -> Check {
+        rule.check()
+    }
+
+    /// Position in [`Check::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
     }
 }
 
