@@ -51,7 +51,8 @@ pub enum RecordError {
     Multiline,
     /// A body that parses but is not in its one canonical byte form
     /// (SPEC.md §9.1.1): other whitespace, key order, escapes or number
-    /// forms, a duplicate key, or an unknown field.
+    /// forms, or an unknown field. (A repeated key does not parse:
+    /// `Malformed`.)
     #[error("body is not in canonical form (SPEC.md §9.1.1): {0}")]
     NotCanonical(String),
     /// The chain is broken at this entry.

@@ -184,11 +184,14 @@ fn apply(election: &mut Election, summary: &mut CountedSummary, checks: &mut Che
     checks.count(CheckId::V6, 1);
     if let Some(other) = o.wrong_election {
         // SPEC.md §11.3: an entry naming another election is ignored.
-        checks.fail(
-            CheckId::V3,
-            Some(o.index),
-            format!("ballot names election {other:?}, not this one; it is ignored"),
+        let v = Violation::new(
+            Rule::WrongElection,
+            format!(
+                "the ballot names election {other:?}, not {:?}; it is ignored",
+                election.id()
+            ),
         );
+        checks.violation(Some(o.index), "ballot", &v);
         return;
     }
     let proofs = o.proofs;

@@ -230,16 +230,18 @@ impl Verifier {
         match Election::begin(&body, manifest_hash, board.as_ref()) {
             Ok(el) => self.election = Some(el),
             Err(v) => {
-                self.checks.fail(V3, Some(0), v.to_string());
+                self.checks.violation(Some(0), "manifest", &v);
                 // A manifest with a fault is still the record's manifest:
                 // the rest is checked against it, so that every other
-                // fault is reported too.
+                // fault is reported too — with the pinned board key when
+                // there is one, so an impostor's manifest does not make
+                // the impostor the board.
                 if let Payload::Manifest(m) = body.payload {
                     self.election = Some(Election::from_manifest(
                         body.election,
                         m,
                         manifest_hash,
-                        body.author,
+                        board.unwrap_or(body.author),
                     ));
                 } else {
                     self.missing_manifest_reported = true;

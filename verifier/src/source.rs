@@ -3,11 +3,14 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `GET /api/v1/board` | `{"origin", "key": <C2SP vkey>, "public_key": <hex>}` |
-//! | `GET /api/v1/elections` | the elections (used only when `--election` is absent) |
+//! | `GET /api/v1/board` | `wire::BoardInfo`: `{"origin", "key": <C2SP vkey>, "public_key": <hex>}` |
+//! | `GET /api/v1/elections` | `[wire::ElectionSummary]` (used only when `--election` is absent) |
 //! | `GET /api/v1/elections/{id}/entries?start=A&end=B` | JSON Lines, at most 10,000 per page; header `X-Log-Size` |
 //! | `GET /api/v1/elections/{id}/checkpoint` | the signed checkpoint note |
-//! | `GET /api/v1/elections/{id}/proof/consistency?from=M&to=N` | `{"from", "to", "proof": [hex]}` |
+//! | `GET /api/v1/elections/{id}/proof/consistency?from=M&to=N` | `wire::ConsistencyProof`: `{"from", "to", "proof": [hex]}` |
+//!
+//! The JSON documents are the board's own (`psephos_crypto::wire`); an
+//! error answer's `wire::ErrorBody` message is shown.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -15,6 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use psephos_crypto::log::merkle::Hash;
+use psephos_crypto::wire::{ConsistencyProof, ElectionSummary, ErrorBody};
 use reqwest::blocking::Client;
 use reqwest::Url;
 use serde::Deserialize;
@@ -81,30 +85,16 @@ pub fn read_text(path: &Path) -> Result<String, VerifierError> {
     })
 }
 
-/// What `GET /api/v1/board` says about the board.
-#[derive(Debug, Clone, Deserialize)]
-pub struct BoardInfo {
-    /// The board's origin; checkpoints are of `<origin>/<election>`.
-    pub origin: String,
-    /// The board's checkpoint key as C2SP vkey text.
-    pub key: String,
-    /// The same key's 32 bytes, hex.
-    #[serde(default)]
-    pub public_key: Option<String>,
-}
+/// What `GET /api/v1/board` says about the board (or mirror): the board
+/// API's own document, `psephos_crypto::wire::BoardInfo`. Checkpoints are
+/// of `<origin>/<election>`.
+pub use psephos_crypto::wire::BoardInfo;
 
 /// A client of a board's (or a mirror's) read API.
 #[derive(Debug, Clone)]
 pub struct BoardClient {
     base: Url,
     client: Client,
-}
-
-#[derive(Deserialize)]
-struct ConsistencyAnswer {
-    from: u64,
-    to: u64,
-    proof: Vec<String>,
 }
 
 impl BoardClient {
@@ -159,6 +149,10 @@ impl BoardClient {
         let status = resp.status();
         if !status.is_success() {
             let text = resp.text().unwrap_or_default();
+            let text: String = match serde_json::from_str::<ErrorBody>(&text) {
+                Ok(e) => format!("{} ({})", e.message, e.error),
+                Err(_) => text,
+            };
             let text: String = text.chars().take(300).collect();
             return Err(http(format!("HTTP {status}: {text}")));
         }
@@ -194,32 +188,11 @@ impl BoardClient {
         self.get_json(&url, "board description")
     }
 
-    /// `GET /api/v1/elections`: the election ids, read leniently (a list of
-    /// ids, of objects with an `id`, or an object with an `elections` list).
+    /// `GET /api/v1/elections`: the election ids.
     pub fn elections(&self) -> Result<Vec<String>, VerifierError> {
         let url = self.url(&["api", "v1", "elections"], &[])?;
-        let value: serde_json::Value = self.get_json(&url, "election list")?;
-        let list = match &value {
-            serde_json::Value::Array(a) => a.clone(),
-            serde_json::Value::Object(o) => o
-                .get("elections")
-                .and_then(|e| e.as_array())
-                .cloned()
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        Ok(list
-            .iter()
-            .filter_map(|e| match e {
-                serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Object(o) => o
-                    .get("id")
-                    .or_else(|| o.get("election"))
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned),
-                _ => None,
-            })
-            .collect())
+        let list: Vec<ElectionSummary> = self.get_json(&url, "election list")?;
+        Ok(list.into_iter().map(|e| e.id).collect())
     }
 
     /// `GET …/checkpoint`: the signed note (plain text, or JSON with a
@@ -264,7 +237,7 @@ impl BoardClient {
             what: "consistency proof",
             why,
         };
-        let answer: ConsistencyAnswer = self.get_json(&url, "consistency proof")?;
+        let answer: ConsistencyProof = self.get_json(&url, "consistency proof")?;
         if answer.from != from || answer.to != to {
             return Err(bad(format!(
                 "proof is for sizes {} → {}, asked {from} → {to}",

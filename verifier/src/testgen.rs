@@ -669,7 +669,8 @@ pub fn generate<S: Sink>(
         &generated.board,
         Payload::Result {
             tally,
-            trustees: decrypting,
+            // SPEC.md §10.5: the first t valid partial decryptions in log order.
+            trustees: decrypting.iter().copied().take(t as usize).collect(),
             counts: generated.counts.clone(),
         },
     )?;

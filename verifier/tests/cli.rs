@@ -16,6 +16,7 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
 use psephos_crypto::log::merkle::{leaf_hash, MerkleTree};
+use psephos_crypto::wire;
 use psephos_verifier::testgen::{ElectionSpec, TestRecord};
 
 const BIN: &str = env!("CARGO_BIN_EXE_psephos-verify");
@@ -169,17 +170,24 @@ impl FakeBoard {
             "/api/v1/board" => (
                 200,
                 String::new(),
-                serde_json::json!({
-                    "origin": self.rec.gen.spec.origin,
-                    "key": self.rec.gen.board_vkey().unwrap(),
-                    "public_key": hex::encode(self.rec.gen.board.verifying_key().to_bytes()),
+                serde_json::to_string(&wire::BoardInfo {
+                    origin: self.rec.gen.spec.origin.clone(),
+                    key: self.rec.gen.board_vkey().unwrap(),
+                    public_key: hex::encode(self.rec.gen.board.verifying_key().to_bytes()),
+                    mirror: None,
                 })
-                .to_string(),
+                .unwrap(),
             ),
             "/api/v1/elections" => (
                 200,
                 String::new(),
-                serde_json::json!([{ "id": self.rec.gen.spec.election }]).to_string(),
+                serde_json::to_string(&[wire::ElectionSummary {
+                    id: self.rec.gen.spec.election.clone(),
+                    title: self.rec.gen.spec.title.clone(),
+                    state: "tallied".into(),
+                    size: self.announced as u64,
+                }])
+                .unwrap(),
             ),
             p if p == format!("{e}/checkpoint") => (200, String::new(), self.note.clone()),
             p if p == format!("{e}/entries") => {
@@ -206,10 +214,18 @@ impl FakeBoard {
                 (
                     200,
                     String::new(),
-                    serde_json::json!({ "from": from, "to": to, "proof": proof }).to_string(),
+                    serde_json::to_string(&wire::ConsistencyProof { from, to, proof }).unwrap(),
                 )
             }
-            _ => (404, String::new(), "{\"error\":\"not found\"}".into()),
+            _ => (
+                404,
+                String::new(),
+                serde_json::to_string(&wire::ErrorBody {
+                    error: "not_found".into(),
+                    message: format!("No route {path}."),
+                })
+                .unwrap(),
+            ),
         }
     }
 

@@ -422,7 +422,7 @@ pub fn check_credential_list(
         }
         if trust == Trust::Nothing && !is_usable_key(&c.key) {
             return bad(format!(
-                "credential #{k} ({}) is not a valid Ed25519 public key",
+                "credential #{k} ({}) is not a valid Ed25519 public key of large order",
                 c.key.to_hex()
             ));
         }
