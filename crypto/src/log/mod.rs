@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`merkle`] — leaf and node hashing, the tree, inclusion and consistency proofs | §7.1 Merkle tree, §7.2 inclusion, §7.3 consistency |
 //! | [`checkpoint`] — C2SP checkpoints, signed notes (Ed25519), mirror cosignatures | §7.4 checkpoints |
+//! | [`evidence`] — proof that the board signed two histories, or an entry its rules refuse | §10.9.4 |
 //!
 //! A voter's receipt is checked with [`verify_inclusion`] against a
 //! checkpoint opened with [`open_checkpoint`]; a mirror checks each new
@@ -13,6 +14,7 @@
 //! before it calls [`add_cosignature`].
 
 pub mod checkpoint;
+pub mod evidence;
 pub mod merkle;
 
 pub use checkpoint::{
