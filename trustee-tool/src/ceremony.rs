@@ -2,8 +2,13 @@
 //! consumed by the step that leaves it, so the order cannot be broken in
 //! code — a [`KeyHolder`] (the only holder of `x_l`) exists only through
 //! [`SharesChecked::finish`], which needs every qualified dealer's share
-//! checked against its Feldman commitments and the board's joint key
-//! recomputed from the log.
+//! checked against its Feldman commitments and a joint key that counts.
+//!
+//! What the log says — registrations, commits, valid reveals, complaints
+//! and whether they proved a dealer bad, `Q`, `PK` and every `X_m` — is
+//! the election state machine's ([`crate::view`]). What needs this
+//! trustee's secrets stays here: decrypting and checking the shares dealt
+//! to it (§8.3, §8.1) and computing `x_l` (§8.5.4).
 //!
 //! ```text
 //! Enrolled ──deal──▶ Dealt ──into_checking──▶ SharesChecked ──finish──▶ KeyHolder
@@ -20,10 +25,8 @@ use psephos_crypto::elgamal::{Ciphertext, PublicKey, SecretKey};
 use psephos_crypto::encoding::{Point, Scalar};
 use psephos_crypto::log::merkle::Hash;
 use psephos_crypto::record::{AuthorKey, Body, EncryptedShare, Payload, Post};
-use psephos_crypto::share_encryption::{
-    dealer_is_bad, decrypt_share, encrypt_share, make_complaint, Complaint,
-};
-use psephos_crypto::threshold::{check_share, joint_key, verification_key, KeyShare, Polynomial};
+use psephos_crypto::share_encryption::{decrypt_share, encrypt_share, make_complaint};
+use psephos_crypto::threshold::{check_share, KeyShare, Polynomial};
 use psephos_crypto::Fingerprint;
 use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
@@ -92,119 +95,6 @@ impl TrusteeKeys {
     }
 }
 
-/// The joint key, qualified set and verification keys that follow from the
-/// log alone (SPEC.md §8.5.4).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExpectedJoint {
-    /// Dealers with a valid reveal and no complaint proving them bad.
-    pub qualified: Vec<u32>,
-    /// Dealers proven bad by a complaint.
-    pub disqualified: Vec<u32>,
-    /// `PK`.
-    pub public_key: PublicKey,
-    /// `X_1..X_n`.
-    pub verification_keys: Vec<Point>,
-}
-
-/// Dealers proven bad by a valid complaint on the log (SPEC.md §8.3).
-pub fn proven_bad(view: &ElectionView) -> BTreeSet<u32> {
-    let fp = view.ceremony_fp();
-    let mut bad = BTreeSet::new();
-    for c in &view.complaints {
-        if c.trustee == c.dealer || bad.contains(&c.dealer) {
-            continue;
-        }
-        let (Some(reveal), Some(y)) = (
-            view.reveals.get(&c.dealer),
-            view.registrations.get(&c.trustee),
-        ) else {
-            continue;
-        };
-        let Some(share) = reveal.shares.iter().find(|s| s.to == c.trustee) else {
-            continue;
-        };
-        let evidence = Complaint {
-            shared_key: c.shared_key,
-            proof: c.proof,
-        };
-        if let Ok(true) = dealer_is_bad(
-            &fp,
-            c.dealer,
-            c.trustee,
-            y.as_point(),
-            &share.ephemeral,
-            &share.ciphertext,
-            &reveal.commitments,
-            &evidence,
-        ) {
-            bad.insert(c.dealer);
-        }
-    }
-    bad
-}
-
-/// Recompute the joint key from the log: `Q` = dealers with a valid reveal
-/// minus those proven bad; `PK = Σ_{i∈Q} A_i0`; `X_l` for `l = 1..n`
-/// (SPEC.md §8.4, §8.5.4). Fails if fewer than `t` dealers qualify.
-pub fn expected_joint(view: &ElectionView) -> Result<ExpectedJoint> {
-    let bad = proven_bad(view);
-    let qualified: Vec<u32> = view
-        .reveals
-        .keys()
-        .copied()
-        .filter(|i| !bad.contains(i))
-        .collect();
-    if qualified.len() < view.t() as usize {
-        return Err(TrusteeError::Protocol(format!(
-            "only {} qualified dealers ({}); the threshold is {}: the ceremony cannot produce a key",
-            qualified.len(),
-            list(&qualified),
-            view.t()
-        )));
-    }
-    let dealers: Vec<&[Point]> = qualified
-        .iter()
-        .filter_map(|i| view.reveals.get(i).map(|r| r.commitments.as_slice()))
-        .collect();
-    let public_key = joint_key(&dealers)?;
-    let mut verification_keys = Vec::with_capacity(view.n() as usize);
-    for l in 1..=view.n() {
-        verification_keys.push(*verification_key(l, &dealers)?.as_point());
-    }
-    Ok(ExpectedJoint {
-        qualified,
-        disqualified: bad.into_iter().collect(),
-        public_key,
-        verification_keys,
-    })
-}
-
-/// Check the board's `joint_key` entry against the recomputation.
-pub fn check_joint(view: &ElectionView) -> Result<ExpectedJoint> {
-    let Some(joint) = &view.joint else {
-        return Err(TrusteeError::Protocol("no joint_key entry yet".into()));
-    };
-    let expected = expected_joint(view)?;
-    if joint.qualified != expected.qualified {
-        return Err(TrusteeError::BoardMisbehaves(format!(
-            "the joint_key entry names qualified dealers {}, the log gives {}",
-            list(&joint.qualified),
-            list(&expected.qualified)
-        )));
-    }
-    if joint.public_key != expected.public_key {
-        return Err(TrusteeError::BoardMisbehaves(
-            "the joint_key entry's public key is not the sum of the qualified dealers' A_i0".into(),
-        ));
-    }
-    if joint.verification_keys != expected.verification_keys {
-        return Err(TrusteeError::BoardMisbehaves(
-            "the joint_key entry's verification keys do not follow from the commitments".into(),
-        ));
-    }
-    Ok(expected)
-}
-
 /// `"2, 5"`, or `"none"`.
 pub fn list(items: &[u32]) -> String {
     if items.is_empty() {
@@ -232,8 +122,8 @@ impl Enrolled {
             TrusteeError::Protocol(format!(
                 "this key ({}) is not a trustee of election {:?}; the manifest names {}",
                 keys.author().to_hex(),
-                view.election,
-                view.manifest
+                view.id(),
+                view.manifest()
                     .trustees
                     .iter()
                     .map(|t| format!("{} ({})", t.index, t.name))
@@ -242,9 +132,9 @@ impl Enrolled {
             ))
         })?;
         Ok(Enrolled {
-            election: view.election.clone(),
+            election: view.id().to_owned(),
             index,
-            manifest_hash: view.manifest_hash,
+            manifest_hash: *view.manifest_hash(),
         })
     }
 
@@ -273,7 +163,7 @@ impl Enrolled {
 
     /// Refuse a view of another election or a recreated one.
     pub fn check_view(&self, view: &ElectionView) -> Result<()> {
-        if view.election != self.election || view.manifest_hash != self.manifest_hash {
+        if view.id() != self.election || *view.manifest_hash() != self.manifest_hash {
             return Err(TrusteeError::Protocol(format!(
                 "the key file's state for election {:?} belongs to another manifest \
                  (was the election recreated?); use a fresh key file",
@@ -304,7 +194,8 @@ impl Enrolled {
         rng: &mut R,
     ) -> Result<Dealt> {
         self.check_view(view)?;
-        let missing = view.missing(&view.registrations);
+        let registrations = &view.ceremony().registrations;
+        let missing = view.missing(registrations);
         if !missing.is_empty() {
             return Err(TrusteeError::Protocol(format!(
                 "round 1 needs every trustee registered; missing {}",
@@ -314,12 +205,13 @@ impl Enrolled {
         let fp = view.ceremony_fp();
         let polynomial = Polynomial::random(view.t(), rng)?;
         let mut shares = Vec::with_capacity(view.n() as usize - 1);
-        for (&m, y) in &view.registrations {
+        for (&m, y) in registrations {
             if m == self.index {
                 continue;
             }
+            let y = y.non_identity("encryption key")?;
             let mut share = polynomial.evaluate(m);
-            let sealed = encrypt_share(&fp, self.index, m, y, &share, rng);
+            let sealed = encrypt_share(fp, self.index, m, &y, &share, rng);
             share.zeroize();
             let (ephemeral, ciphertext) = sealed?;
             shares.push(EncryptedShare {
@@ -334,7 +226,7 @@ impl Enrolled {
             payload: Payload::DkgCommitments {
                 trustee: self.index,
                 commitments: polynomial.commitments(),
-                proofs: polynomial.prove_coefficients(&fp, self.index, rng),
+                proofs: polynomial.prove_coefficients(fp, self.index, rng),
                 shares,
             },
         };
@@ -427,7 +319,7 @@ impl Dealt {
     pub fn into_checking(self, view: &ElectionView) -> SharesChecked {
         let l = self.enrolled.index;
         let mut checked = BTreeMap::new();
-        if let Some(reveal) = view.reveals.get(&l) {
+        if let Some(reveal) = view.ceremony().revealed.get(&l) {
             if reveal.commitments == self.polynomial.commitments() {
                 checked.insert(l, self.polynomial.evaluate(l));
             }
@@ -509,20 +401,21 @@ impl SharesChecked {
         self.accused.iter().copied().collect()
     }
 
-    /// Decrypt and check the share of every dealer revealed since the last
-    /// call (SPEC.md §8.1, §8.3). Returns the new accusations.
+    /// Decrypt and check the share of every dealer whose reveal counts,
+    /// since the last call (SPEC.md §8.1, §8.3). Returns the new
+    /// accusations.
     pub fn check_new(&mut self, keys: &TrusteeKeys, view: &ElectionView) -> Vec<ComplaintDraft> {
         let l = self.enrolled.index;
         let fp = view.ceremony_fp();
         let mut drafts = Vec::new();
-        for (&i, reveal) in &view.reveals {
+        for (&i, reveal) in &view.ceremony().revealed {
             if i == l || self.checked.contains_key(&i) || self.accused.contains(&i) {
                 continue;
             }
             let verdict = match reveal.shares.iter().find(|s| s.to == l) {
                 None => Err("no share for this trustee".to_owned()),
                 Some(s) => {
-                    match decrypt_share(&fp, i, l, keys.encryption(), &s.ephemeral, &s.ciphertext) {
+                    match decrypt_share(fp, i, l, keys.encryption(), &s.ephemeral, &s.ciphertext) {
                         Err(e) => Err(e.to_string()),
                         Ok(share) if check_share(&share, l, &reveal.commitments) => Ok(share),
                         Ok(mut share) => {
@@ -555,7 +448,8 @@ impl SharesChecked {
     ) -> Result<Post> {
         let l = self.enrolled.index;
         let share = view
-            .reveals
+            .ceremony()
+            .revealed
             .get(&dealer)
             .and_then(|r| r.shares.iter().find(|s| s.to == l))
             .ok_or_else(|| {
@@ -564,7 +458,7 @@ impl SharesChecked {
                 ))
             })?;
         let c = make_complaint(
-            &view.ceremony_fp(),
+            view.ceremony_fp(),
             dealer,
             l,
             keys.encryption(),
@@ -582,16 +476,19 @@ impl SharesChecked {
         )
     }
 
-    /// Finish the ceremony (SPEC.md §8.5.4): recompute `Q`, `PK` and every
-    /// `X_m` from the log, require the board's `joint_key` entry to equal
-    /// them, sum `x_l = Σ_{i∈Q} f_i(l)` from checked shares only, and
-    /// require `x_l·G = X_l`.
+    /// Finish the ceremony (SPEC.md §8.5.4): take the `joint_key` entry
+    /// that counts — the state machine counts it only if `Q`, `PK` and
+    /// every `X_m` equal their recomputation from the log, and reading
+    /// the log stops at one that does not — sum `x_l = Σ_{i∈Q} f_i(l)`
+    /// from checked shares only, and require `x_l·G = X_l`.
     pub fn finish(self, view: &ElectionView) -> Result<KeyHolder> {
         self.enrolled.check_view(view)?;
-        let expected = check_joint(view)?;
+        let joint = view
+            .joint()
+            .ok_or_else(|| TrusteeError::Protocol("no joint_key entry yet".into()))?;
         let l = self.enrolled.index;
-        let mut shares = Vec::with_capacity(expected.qualified.len());
-        for i in &expected.qualified {
+        let mut shares = Vec::with_capacity(joint.qualified.len());
+        for i in &joint.qualified {
             match self.checked.get(i) {
                 Some(s) => shares.push(*s),
                 None if self.accused.contains(i) => {
@@ -613,9 +510,9 @@ impl SharesChecked {
             s.zeroize();
         }
         let vk = share.verification_key();
-        let expected_vk = expected
+        let expected_vk = joint
             .verification_keys
-            .get(l as usize - 1)
+            .get((l as usize).wrapping_sub(1))
             .copied()
             .ok_or_else(|| TrusteeError::BoardMisbehaves(format!("no X_{l}")))?;
         if vk != expected_vk {
@@ -626,9 +523,9 @@ impl SharesChecked {
         Ok(KeyHolder {
             enrolled: self.enrolled.clone(),
             share,
-            public_key: expected.public_key,
+            public_key: joint.pk,
             verification_key: vk,
-            qualified: expected.qualified,
+            qualified: joint.qualified.clone(),
         })
     }
 }

@@ -18,9 +18,12 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
 use psephos_crypto::credential::{decode_credential, encode_credential};
+use psephos_crypto::election::voting::check_credential_list;
+use psephos_crypto::election::Trust;
 use psephos_crypto::record::{AuthorKey, Body, CredentialEntry, Payload, Post};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::board::BoardClient;
@@ -35,8 +38,8 @@ pub const AUTHORITY_KIND: &str = "credential_authority";
 /// Most credentials one list may hold.
 pub const MAX_CREDENTIALS: u64 = 10_000_000;
 
-/// The largest weight the board accepts (SPEC.md §10.3 rule 7, §12.1).
-pub const MAX_WEIGHT: u64 = 1 << 20;
+/// The largest weight of a credential (SPEC.md §10.3 rule 7, §12.1).
+pub use psephos_crypto::election::voting::MAX_WEIGHT;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -173,22 +176,16 @@ pub fn generate<B: BoardClient, R: RngCore + CryptoRng>(
         )));
     }
     let view = fetch_ceremony_view(board, election)?;
-    if view.manifest.credential_authority != authority.author() {
+    let authority_key = view.manifest().credential_authority;
+    if authority_key != authority.author() {
         return Err(TrusteeError::Protocol(format!(
             "this key ({}) is not the credential authority of election {election:?} ({})",
             authority.author().to_hex(),
-            view.manifest.credential_authority.to_hex()
+            authority_key.to_hex()
         )));
     }
     let weights = match weights {
         None => vec![1; count as usize],
-        // Checked before any code is written: a list the board would
-        // refuse must not leave a codes file behind.
-        Some(w) if w.iter().any(|w| !(1..=MAX_WEIGHT).contains(w)) => {
-            return Err(TrusteeError::Protocol(format!(
-                "every weight must be from 1 to {MAX_WEIGHT}"
-            )))
-        }
         Some(w) if w.len() as u64 == count => w,
         Some(w) => {
             return Err(TrusteeError::Protocol(format!(
@@ -206,22 +203,21 @@ pub fn generate<B: BoardClient, R: RngCore + CryptoRng>(
                 keys.len()
             )));
         }
-        keys
+        Some(keys)
     } else {
-        if view.credentials.is_some() {
+        if view.credential_list.is_some() {
             return Err(TrusteeError::Protocol(
                 "a credential list is already on the board".into(),
             ));
         }
-        let keys: Vec<SigningKey> = (0..count).map(|_| SigningKey::generate(rng)).collect();
-        let mut text = Zeroizing::new(String::with_capacity(keys.len() * 90));
-        for k in &keys {
-            text.push_str(&encode_credential(k));
-            text.push('\n');
-        }
-        keyfile::write_atomically(out, text.as_bytes(), true, true)?;
-        keys
+        None
     };
+    let fresh = keys.is_none();
+    let keys = keys.unwrap_or_else(|| {
+        (0..count)
+            .map(|_| SigningKey::generate(rng))
+            .collect::<Vec<_>>()
+    });
     let credentials: Vec<CredentialEntry> = keys
         .iter()
         .zip(&weights)
@@ -230,8 +226,34 @@ pub fn generate<B: BoardClient, R: RngCore + CryptoRng>(
             weight: *w,
         })
         .collect();
-    if let Some(posted) = &view.credentials {
-        if *posted == credentials {
+    // The state machine's rule for the list (SPEC.md §10.3 rule 7), checked
+    // before any code is written: a list the board would refuse must not
+    // leave a codes file behind. Every key is a signing key's, so valid:
+    // the keys need no check of their own.
+    check_credential_list(&credentials, Trust::ProofsChecked).map_err(|v| {
+        TrusteeError::Protocol(format!("the board would refuse this credential list: {v}"))
+    })?;
+    if fresh {
+        let mut text = Zeroizing::new(String::with_capacity(keys.len() * 90));
+        for k in &keys {
+            text.push_str(&encode_credential(k));
+            text.push('\n');
+        }
+        keyfile::write_atomically(out, text.as_bytes(), true, true)?;
+    }
+    let body = Body {
+        election: election.to_owned(),
+        author: authority.author(),
+        payload: Payload::CredentialList { credentials },
+    };
+    if let Some(posted) = &view.credential_list {
+        // A body has one canonical text (SPEC.md §9.1.1): the same list is
+        // the same bytes.
+        let ours: [u8; 32] = Sha256::digest(serde_json::to_string(&body).map_err(|e| {
+            TrusteeError::Protocol(format!("cannot serialize the credential list: {e}"))
+        })?)
+        .into();
+        if posted.body_sha256 == ours {
             return Ok(Outcome::Done(format!(
                 "the list of these {count} credentials is already on the board"
             )));
@@ -241,16 +263,11 @@ pub fn generate<B: BoardClient, R: RngCore + CryptoRng>(
             out.display()
         )));
     }
-    if view.opened.is_some() {
+    if view.election().opened_at().is_some() {
         return Err(TrusteeError::Protocol(
             "voting has opened: the credential list can no longer be posted".into(),
         ));
     }
-    let body = Body {
-        election: election.to_owned(),
-        author: authority.author(),
-        payload: Payload::CredentialList { credentials },
-    };
     let receipt = board.post(election, &Post::sign(&body, &authority.key)?)?;
     Ok(Outcome::Done(format!(
         "posted the list of {count} credentials (entry {}); the private codes are in {} — \

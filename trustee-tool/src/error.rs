@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use psephos_crypto::election::Violation;
 use psephos_crypto::record::RecordError;
 use thiserror::Error;
 
@@ -79,6 +80,23 @@ pub enum TrusteeError {
     /// the record. The board (or something between it and us) is at fault.
     #[error("the board's record is not trustworthy: {0}")]
     BoardMisbehaves(String),
+    /// An entry the board signed itself (`manifest`, `dkg_commits_closed`,
+    /// `joint_key`, `voting_opened`, `voting_closed`, `result`) breaks a
+    /// rule of the election state machine (SPEC.md §8.5, §10.3–§10.6,
+    /// §11): the tool stops rather than act on a lying board. Other posts
+    /// that break a rule only do not count (see `ElectionView::warnings`).
+    #[error(
+        "the board's record is not trustworthy: its {kind} entry {index} breaks rule {rule:?}: {violation}",
+        rule = .violation.rule
+    )]
+    BoardEntryBroken {
+        /// Entry index.
+        index: u64,
+        /// The entry's `type`.
+        kind: &'static str,
+        /// The rule broken, and how.
+        violation: Violation,
+    },
     /// The step cannot be taken: wrong order, not a trustee of this
     /// election, the ceremony already finished without this trustee, …
     #[error("{0}")]

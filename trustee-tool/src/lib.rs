@@ -12,10 +12,10 @@
 //! | [`keyfile`] — age-encrypted key files, atomic writes | secrets at rest | §8.5.6 |
 //! | [`state`] — what a trustee key file holds | resumable steps | §8.5.6 |
 //! | [`board`] — [`board::BoardClient`], HTTP client | §10.1 |
-//! | [`view`] — the log, chain- and signature-checked | §9, §8.5 |
-//! | [`ceremony`] — the ceremony typestate, joint key recomputation | §8.5.1–§8.5.4 |
+//! | [`view`] — the log, chain- and signature-checked, replayed through the election state machine | §9, §8.5, §10.3–§10.6 |
+//! | [`ceremony`] — the ceremony typestate, this trustee's share checks and `x_l` | §8.5.1–§8.5.4 |
 //! | [`steps`] — `register`, `round1`, `round2`, `ack`, `decrypt`, `status` | §8.5 |
-//! | [`tally`] — the recomputed encrypted tally, combination | §8.4, §8.5.5 |
+//! | [`tally`] — the encrypted tally the state machine fixed at close | §8.4, §8.5.5 |
 //! | [`credentials`] — the credential authority | §12 |
 //! | [`memory_board`] — an in-memory board for unit tests | — |
 //!

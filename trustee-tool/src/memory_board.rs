@@ -1,22 +1,29 @@
 //! An in-memory stand-in for the bulletin board, for unit tests of the
 //! trustee steps without a server. It keeps real entry lines (hash chain,
-//! signatures) and the ceremony's ordering rules (SPEC.md §10.3), and it
-//! computes `joint_key` with this crate's own [`expected_joint`]. It does
-//! *not* check ballot proofs, so tests can put invalid ballots on it; the
-//! real board refuses them.
+//! signatures) and checks every post, and writes every board entry, with
+//! the same election state machine the real board uses
+//! ([`psephos_crypto::election::Election`], SPEC.md §10.2–§10.6): a post
+//! that breaks a rule is refused with the rule's status and error code
+//! (§10.7), and the `result` is appended with the `t`-th valid partial
+//! decryption (§10.5).
+//!
+//! [`MemoryBoard::append_unchecked`] appends a post without any check, and
+//! [`MemoryBoard::with_key`] lets a test hold the board's key: together they
+//! stage a board that breaks the rules, to test that the tool does not take
+//! the board's word. Entries that break a rule do not count for this board
+//! either, exactly as for every role that replays the log.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use ed25519_dalek::SigningKey;
+use psephos_crypto::election::{Election, Trust, Violation};
 use psephos_crypto::log::merkle::leaf_hash;
 use psephos_crypto::record::{AuthorKey, Body, Entry, Manifest, Payload, Post, GENESIS_PREV};
 use rand_core::OsRng;
 
 use crate::board::{BoardClient, BoardInfo, ElectionStatus, EntryPage, Receipt};
-use crate::ceremony::expected_joint;
 use crate::error::{Result, TrusteeError};
-use crate::view::{ElectionView, ViewBuilder};
 
 /// A board in memory.
 #[derive(Debug)]
@@ -39,19 +46,47 @@ fn api(status: u16, code: &str, message: impl Into<String>) -> TrusteeError {
     }
 }
 
-fn view_of(id: &str, lines: &[String]) -> Result<ElectionView> {
-    let mut b = ViewBuilder::new(id, None);
-    for line in lines {
-        b.push(line)?;
+/// A post refused for breaking a rule, as the board answers (SPEC.md §10.7).
+fn refused(v: &Violation) -> TrusteeError {
+    let (status, code) = v.rule.http();
+    api(status, code, v.to_string())
+}
+
+fn corrupt(e: impl std::fmt::Display) -> TrusteeError {
+    api(500, "internal", format!("the stored log is corrupt: {e}"))
+}
+
+/// The election state after `lines`. Entries that break a rule (put there by
+/// [`MemoryBoard::append_unchecked`]) do not count, and neither do entries
+/// whose body does not open.
+fn replay(lines: &[String]) -> Result<Election> {
+    let Some((first, rest)) = lines.split_first() else {
+        return Err(corrupt("no manifest"));
+    };
+    let entry = Entry::from_line(first).map_err(corrupt)?;
+    let body = entry.open().map_err(corrupt)?;
+    let mut state = Election::begin(&body, leaf_hash(first.as_bytes()), None).map_err(corrupt)?;
+    for line in rest {
+        let entry = Entry::from_line(line).map_err(corrupt)?;
+        if let Ok(body) = entry.open() {
+            // A violation leaves the state as it was: the entry does not count.
+            let _ = state.apply(entry.index, &body, entry.body.get(), Trust::Nothing);
+        }
     }
-    b.finish()
+    Ok(state)
 }
 
 impl MemoryBoard {
     /// An empty board with a fresh key.
     pub fn new() -> Self {
+        Self::with_key(SigningKey::generate(&mut OsRng))
+    }
+
+    /// An empty board signing with `key` (a test that holds it can sign
+    /// entries "by the board" and stage a board that lies).
+    pub fn with_key(key: SigningKey) -> Self {
         MemoryBoard {
-            key: SigningKey::generate(&mut OsRng),
+            key,
             logs: Mutex::new(BTreeMap::new()),
         }
     }
@@ -67,32 +102,39 @@ impl MemoryBoard {
         f(log)
     }
 
-    fn append(log: &mut Vec<String>, post: Post) -> Result<u64> {
+    /// The line of `post` as entry `log.len()`.
+    fn line(log: &[String], post: &Post) -> Result<String> {
         let index = log.len() as u64;
         let prev = log.last().map_or(GENESIS_PREV, |l| leaf_hash(l.as_bytes()));
         let entry = Entry {
             index,
             prev,
             time: 1_700_000_000 + index,
-            body: post.body,
+            body: post.body.clone(),
             signature: post.signature,
         };
-        log.push(entry.to_line()?);
-        Ok(index)
+        Ok(entry.to_line()?)
     }
 
-    fn board_post(&self, id: &str, payload: Payload) -> Result<Post> {
+    fn append(log: &mut Vec<String>, post: &Post) -> Result<u64> {
+        let line = Self::line(log, post)?;
+        log.push(line);
+        Ok(log.len() as u64 - 1)
+    }
+
+    fn board_post(&self, id: &str, payload: Payload) -> Result<(Post, Body)> {
         let body = Body {
             election: id.to_owned(),
             author: AuthorKey::of(&self.key),
             payload,
         };
-        Ok(Post::sign(&body, &self.key)?)
+        Ok((Post::sign(&body, &self.key)?, body))
     }
 
-    /// Create an election: entry 0 is its manifest.
+    /// Create an election: entry 0 is its manifest, which must be valid
+    /// (SPEC.md §10.7).
     pub fn create_election(&self, id: &str, manifest: &Manifest) -> Result<()> {
-        let post = self.board_post(id, Payload::Manifest(manifest.clone()))?;
+        let (post, body) = self.board_post(id, Payload::Manifest(manifest.clone()))?;
         let mut logs = self
             .logs
             .lock()
@@ -101,84 +143,65 @@ impl MemoryBoard {
             return Err(api(409, "exists", "election exists"));
         }
         let mut log = Vec::new();
-        Self::append(&mut log, post)?;
+        let line = Self::line(&log, &post)?;
+        let board = AuthorKey::of(&self.key);
+        Election::begin(&body, leaf_hash(line.as_bytes()), Some(&board))
+            .map_err(|v| refused(&v))?;
+        log.push(line);
         logs.insert(id.to_owned(), log);
         Ok(())
     }
 
+    /// An administrator's action: the board entry `make` gives from the
+    /// state (or the rule that forbids it), checked and appended.
+    fn admin(
+        &self,
+        id: &str,
+        make: impl FnOnce(&Election) -> std::result::Result<Payload, Violation>,
+    ) -> Result<()> {
+        self.with_log(id, |log| {
+            let mut state = replay(log)?;
+            let payload = make(&state).map_err(|v| refused(&v))?;
+            let (post, body) = self.board_post(id, payload)?;
+            state
+                .apply(log.len() as u64, &body, post.body_text(), Trust::Nothing)
+                .map_err(|v| refused(&v))?;
+            Self::append(log, &post).map(|_| ())
+        })
+    }
+
     /// `close-commits`: cut round-1 commits off (SPEC.md §10.3 rule 2).
     pub fn close_commits(&self, id: &str) -> Result<()> {
-        let post = self.board_post(id, Payload::DkgCommitsClosed {})?;
-        self.with_log(id, |log| {
-            let view = view_of(id, log)?;
-            let n = view.n() as usize;
-            if view.joint.is_some()
-                || view.commits_closed.is_some()
-                || view.registrations.len() != n
-                || view.commits.len() == n
-            {
-                return Err(api(
-                    409,
-                    "wrong_state",
-                    "round 1 is not waiting for commits",
-                ));
-            }
-            if view.commits.len() < view.t() as usize {
-                return Err(api(409, "ceremony_incomplete", "fewer than t commits"));
-            }
-            Self::append(log, post).map(|_| ())
-        })
+        self.admin(id, Election::close_commits)
     }
 
-    /// `finalize-keys`: post the joint key that follows from the log.
+    /// `finalize-keys`: post the joint key that follows from the log
+    /// (SPEC.md §10.3 rule 5).
     pub fn finalize_keys(&self, id: &str) -> Result<()> {
-        let post = {
-            let lines = self.with_log(id, |log| Ok(log.clone()))?;
-            let view = view_of(id, &lines)?;
-            if view.joint.is_some() || view.registrations.len() != view.n() as usize {
-                return Err(api(409, "wrong_state", "not in the key ceremony"));
-            }
-            let j = expected_joint(&view)
-                .map_err(|e| api(409, "ceremony_incomplete", e.to_string()))?;
-            self.board_post(
-                id,
-                Payload::JointKey {
-                    qualified: j.qualified,
-                    public_key: j.public_key,
-                    verification_keys: j.verification_keys,
-                },
-            )?
-        };
-        self.with_log(id, |log| Self::append(log, post).map(|_| ()))
+        self.admin(id, Election::finalize_keys)
     }
 
-    /// `open`.
+    /// `open` (SPEC.md §10.3 rule 8), with a fixed bundle hash.
     pub fn open(&self, id: &str) -> Result<()> {
-        let post = self.board_post(
-            id,
-            Payload::VotingOpened {
-                bundle_sha256: [7; 32],
-            },
-        )?;
-        self.with_log(id, |log| {
-            let view = view_of(id, log)?;
-            if view.acks.len() < view.t() as usize || view.credentials.is_none() {
-                return Err(api(409, "wrong_state", "not ready"));
-            }
-            Self::append(log, post).map(|_| ())
-        })
+        self.admin(id, |e| e.open_voting([7; 32]))
     }
 
-    /// `close`.
+    /// `close` (SPEC.md §10.6).
     pub fn close(&self, id: &str) -> Result<()> {
-        let post = self.board_post(id, Payload::VotingClosed {})?;
-        self.with_log(id, |log| Self::append(log, post).map(|_| ()))
+        self.admin(id, Election::close_voting)
     }
 
     /// Append `post` without checking any rule: stages a board that breaks
     /// them, to test that the tool does not take the board's word.
     pub fn append_unchecked(&self, id: &str, post: Post) -> Result<u64> {
-        self.with_log(id, |log| Self::append(log, post))
+        self.with_log(id, |log| Self::append(log, &post))
+    }
+
+    /// Sign `payload` with the board's key, for [`append_unchecked`].
+    ///
+    /// [`append_unchecked`]: MemoryBoard::append_unchecked
+    pub fn sign_as_board(&self, id: &str, payload: Payload) -> Result<Post> {
+        Ok(self.board_post(id, payload)?.0)
     }
 
     /// The raw lines (for tests).
@@ -198,17 +221,10 @@ impl BoardClient for MemoryBoard {
 
     fn status(&self, election: &str) -> Result<ElectionStatus> {
         self.with_log(election, |log| {
-            let view = view_of(election, log)?;
-            let state = match (&view.joint, view.opened, view.closed) {
-                (_, _, Some(_)) => "closed",
-                (_, Some(_), None) => "open",
-                (Some(_), None, None) => "ready",
-                (None, _, _) if view.registrations.is_empty() => "setup",
-                _ => "key_ceremony",
-            };
+            let state = replay(log)?;
             Ok(ElectionStatus {
                 id: election.to_owned(),
-                state: state.into(),
+                state: state.phase().as_str().into(),
                 size: log.len() as u64,
                 ..ElectionStatus::default()
             })
@@ -230,50 +246,38 @@ impl BoardClient for MemoryBoard {
         let body = post
             .open()
             .map_err(|e| api(400, "invalid_signature", e.to_string()))?;
-        if body.election != election {
-            return Err(api(400, "wrong_election", "body is for another election"));
-        }
-        if matches!(
-            body.payload,
-            Payload::Manifest(_)
-                | Payload::DkgCommitsClosed {}
-                | Payload::JointKey { .. }
-                | Payload::VotingOpened { .. }
-                | Payload::VotingClosed {}
-                | Payload::Result { .. }
-        ) {
-            return Err(api(403, "board_only", "written by the board itself"));
-        }
-        let copy: Post = serde_json::from_str(
-            &serde_json::to_string(post).map_err(|e| api(400, "malformed", e.to_string()))?,
-        )
-        .map_err(|e| api(400, "malformed", e.to_string()))?;
         self.with_log(election, |log| {
-            let view = view_of(election, log)?;
-            let n = view.n() as usize;
-            match &body.payload {
-                Payload::DkgCommit { .. } if view.registrations.len() != n => {
-                    return Err(api(
-                        409,
-                        "wrong_state",
-                        "dkg_commit needs all registrations",
-                    ))
+            let mut state = replay(log)?;
+            let index = log.len() as u64;
+            state
+                .apply(index, &body, post.body_text(), Trust::Nothing)
+                .map_err(|v| refused(&v))?;
+            // SPEC.md §10.5: the result goes on the log with the t-th
+            // valid partial decryption, or neither does.
+            let mut result = None;
+            if matches!(body.payload, Payload::PartialDecryption { .. }) {
+                let due = state.result_due().map_err(|v| {
+                    api(
+                        500,
+                        "internal",
+                        format!("the result cannot be computed: {v}"),
+                    )
+                })?;
+                if let Some(payload) = due {
+                    let (post, body) = self.board_post(election, payload)?;
+                    state
+                        .apply(index + 1, &body, post.body_text(), Trust::Nothing)
+                        .map_err(|v| api(500, "internal", v.to_string()))?;
+                    result = Some(post);
                 }
-                Payload::DkgCommitments { .. }
-                    if view.commits.len() != n && view.commits_closed.is_none() =>
-                {
-                    return Err(api(409, "wrong_state", "reveal needs all commits"))
+            }
+            Self::append(log, post)?;
+            if let Some(result) = result {
+                if let Err(e) = Self::append(log, &result) {
+                    log.pop();
+                    return Err(e);
                 }
-                _ => {}
             }
-            let before = view.warnings.len();
-            let mut tentative = log.clone();
-            let index = Self::append(&mut tentative, copy)?;
-            let after = view_of(election, &tentative)?;
-            if let Some(w) = after.warnings.get(before) {
-                return Err(api(409, "refused", w.clone()));
-            }
-            *log = tentative;
             Ok(Receipt {
                 index,
                 size: log.len() as u64,

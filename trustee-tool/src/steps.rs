@@ -1,20 +1,22 @@
-//! The trustee's commands (SPEC.md §8.5): each reads the whole log, works
-//! out what this trustee has already posted, saves its new stage to the key
-//! file, and only then posts. Running a step again is always safe: it
-//! posts only what is missing, and says what it is waiting for.
+//! The trustee's commands (SPEC.md §8.5): each reads the log through the
+//! election state machine ([`crate::view`]), works out from its state what
+//! this trustee has already posted, saves its new stage to the key file,
+//! and only then posts. Running a step again is always safe: it posts only
+//! what is missing, and says what it is waiting for.
 
 use std::time::{Duration, Instant};
 
+use psephos_crypto::election::Phase;
 use psephos_crypto::record::Post;
 use psephos_crypto::threshold::verify_decryption;
 use rand_core::OsRng;
 
 use crate::board::BoardClient;
-use crate::ceremony::{check_joint, list, SharesChecked};
+use crate::ceremony::{list, SharesChecked};
 use crate::error::{Result, TrusteeError};
 use crate::state::{Stage, TrusteeKeyFile};
-use crate::tally::{EncryptedTally, TallyBuilder};
-use crate::view::{fetch_ceremony_view, fetch_view, ElectionView};
+use crate::tally::EncryptedTally;
+use crate::view::{fetch_ceremony_view, fetch_view, ElectionView, Reading};
 
 /// How a step ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,7 +101,7 @@ fn post<B: BoardClient>(board: &B, election: &str, post: &Post) -> Result<u64> {
 
 /// The stage for `election`, or a fresh enrolment (SPEC.md §8.5.1).
 fn current_stage(file: &TrusteeKeyFile, view: &ElectionView) -> Result<Stage> {
-    match file.stage(&view.election)? {
+    match file.stage(view.id())? {
         Some(stage) => {
             stage.enrolled().check_view(view)?;
             Ok(stage)
@@ -112,9 +114,9 @@ fn current_stage(file: &TrusteeKeyFile, view: &ElectionView) -> Result<Stage> {
 }
 
 fn my_registration_ok(file: &TrusteeKeyFile, view: &ElectionView, l: u32) -> Result<bool> {
-    match view.registrations.get(&l) {
+    match view.ceremony().registrations.get(&l) {
         None => Ok(false),
-        Some(y) if y.as_point() == file.keys().encryption_public().as_point() => Ok(true),
+        Some(y) if y == file.keys().encryption_public().as_point() => Ok(true),
         Some(_) => Err(TrusteeError::Protocol(format!(
             "trustee {l} is registered with another encryption key: this is not the key file \
              that registered (restore the right one)"
@@ -139,7 +141,7 @@ pub fn register<B: BoardClient>(
             "trustee {l} of election {election:?} is already registered"
         )));
     }
-    if !view.commits.is_empty() || view.joint.is_some() {
+    if !view.ceremony().commits.is_empty() || view.joint().is_some() {
         return Err(TrusteeError::Protocol(
             "the key ceremony has moved past registration".into(),
         ));
@@ -175,19 +177,17 @@ pub fn round1<B: BoardClient>(
         }
         Stage::Dealt(d) => d,
         Stage::Enrolled(e) => {
-            if let Some(at) = view
-                .commits_closed
-                .filter(|_| !view.commits.contains_key(&l))
-            {
+            let c = view.ceremony();
+            if let Some(at) = c.commits_closed.filter(|_| !c.commits.contains_key(&l)) {
                 return Err(closed_without(l, at));
             }
-            if view.joint.is_some() || view.commits.contains_key(&l) {
+            if view.joint().is_some() || c.commits.contains_key(&l) {
                 return Err(TrusteeError::Protocol(format!(
                     "round 1 is over for trustee {l} without a dealing from this key file; \
                      run `round2` and `ack` to receive a key share anyway"
                 )));
             }
-            let missing = view.missing(&view.registrations);
+            let missing = view.missing(&c.registrations);
             if !missing.is_empty() {
                 return Ok(Outcome::waiting(format!(
                     "trustee_registration from {}",
@@ -200,18 +200,18 @@ pub fn round1<B: BoardClient>(
         }
     };
     let mut progress = Vec::new();
-    let view = match view.commits.get(&l) {
-        Some((_, hash)) if *hash != dealt.hash() => {
+    let view = match view.ceremony().commits.get(&l) {
+        Some(hash) if *hash != dealt.hash() => {
             return Err(TrusteeError::Protocol(format!(
                 "trustee {l}'s dkg_commit on the board is not for this key file's round-1 message"
             )))
         }
         Some(_) => view,
         None => {
-            if let Some(at) = view.commits_closed {
+            if let Some(at) = view.ceremony().commits_closed {
                 return Err(closed_without(l, at));
             }
-            if view.joint.is_some() {
+            if view.joint().is_some() {
                 return Err(TrusteeError::Protocol(
                     "the ceremony was finalized without this trustee's round 1".into(),
                 ));
@@ -221,24 +221,28 @@ pub fn round1<B: BoardClient>(
             fetch_ceremony_view(board, election)?
         }
     };
-    if view.reveals.contains_key(&l) {
+    if view.ceremony().revealed.contains_key(&l) {
         return Ok(Outcome::Done(format!(
             "trustee {l} has committed and revealed round 1; next: `round2`"
         )));
     }
+    // A reveal of this trustee's that does not count was let onto the log
+    // by the board (SPEC.md §8.5.2: e.g. before every commit, so the other
+    // dealers could have seen it before choosing theirs). Revealing again
+    // would not undo that: stop and say so.
     if let Some(why) = view.rejected_reveals.get(&l) {
         return Err(TrusteeError::BoardMisbehaves(format!(
-            "the board holds a reveal of trustee {l} that fails its checks: {why}"
+            "the board holds a reveal of trustee {l} that does not count: {why}"
         )));
     }
-    if view.joint.is_some() {
+    if view.joint().is_some() {
         return Err(TrusteeError::Protocol(format!(
             "the ceremony was finalized before trustee {l} revealed; its dealing does not count. \
              Run `round2` and `ack` to receive a key share anyway"
         )));
     }
-    let missing = view.missing(&view.commits);
-    if !missing.is_empty() && view.commits_closed.is_none() {
+    let missing = view.missing(&view.ceremony().commits);
+    if !missing.is_empty() && view.ceremony().commits_closed.is_none() {
         return Ok(Outcome::Waiting {
             progress: (!progress.is_empty()).then(|| progress.join("; ")),
             waiting_for: format!(
@@ -279,10 +283,11 @@ fn into_checking(
         }
         Stage::Checking(c) => c,
         Stage::Dealt(d) => {
-            let cut_off = view.commits_closed.is_some() && !view.commits.contains_key(&l);
+            let c = view.ceremony();
+            let cut_off = c.commits_closed.is_some() && !c.commits.contains_key(&l);
             let own_done =
-                view.reveals.contains_key(&l) || view.rejected_reveals.contains_key(&l) || cut_off;
-            if !own_done && view.joint.is_none() {
+                c.revealed.contains_key(&l) || view.rejected_reveals.contains_key(&l) || cut_off;
+            if !own_done && view.joint().is_none() {
                 return Err(TrusteeError::Protocol(format!(
                     "trustee {l} has not revealed its round-1 message yet: run `round1` first"
                 )));
@@ -290,10 +295,8 @@ fn into_checking(
             d.into_checking(view)
         }
         Stage::Enrolled(e) => {
-            if view.joint.is_none()
-                && view.commits_closed.is_none()
-                && !view.commits.contains_key(&l)
-            {
+            let c = view.ceremony();
+            if view.joint().is_none() && c.commits_closed.is_none() && !c.commits.contains_key(&l) {
                 return Err(TrusteeError::Protocol(format!(
                     "trustee {l} has not taken part in round 1: run `round1` first"
                 )));
@@ -324,12 +327,13 @@ pub fn round2<B: BoardClient>(
     }
     file.save_stage(&checking)?;
     let complained: Vec<u32> = view
+        .ceremony()
         .complaints
         .iter()
         .filter(|c| c.trustee == l)
         .map(|c| c.dealer)
         .collect();
-    if view.joint.is_none() {
+    if view.joint().is_none() {
         for dealer in checking.accused() {
             if !complained.contains(&dealer) {
                 let post_ = checking.complaint(file.keys(), &view, dealer, &mut OsRng)?;
@@ -348,9 +352,11 @@ pub fn round2<B: BoardClient>(
     let not_revealed: Vec<u32> = view
         .round1_dealers()
         .into_iter()
-        .filter(|i| !view.reveals.contains_key(i) && !view.rejected_reveals.contains_key(i))
+        .filter(|i| {
+            !view.ceremony().revealed.contains_key(i) && !view.rejected_reveals.contains_key(i)
+        })
         .collect();
-    if view.joint.is_none() && !not_revealed.is_empty() {
+    if view.joint().is_none() && !not_revealed.is_empty() {
         return Ok(Outcome::Waiting {
             progress: Some(progress.join("\n")),
             waiting_for: format!(
@@ -360,7 +366,7 @@ pub fn round2<B: BoardClient>(
             ),
         });
     }
-    progress.push(if view.joint.is_none() {
+    progress.push(if view.joint().is_none() {
         "round 2 done; next: the administrator's finalize-keys, then `ack`".into()
     } else {
         "round 2 done; next: `ack`".into()
@@ -368,8 +374,9 @@ pub fn round2<B: BoardClient>(
     Ok(Outcome::Done(progress.join("\n")))
 }
 
-/// `ack`: recompute the joint key from the log, check the board's
-/// `joint_key`, derive and check `x_l`, post `key_ack` (SPEC.md §8.5.4).
+/// `ack`: take the `joint_key` that counts (the state machine recomputed
+/// it from the log), derive and check `x_l`, post `key_ack` (SPEC.md
+/// §8.5.4).
 pub fn ack<B: BoardClient>(
     board: &B,
     file: &mut TrusteeKeyFile,
@@ -381,7 +388,7 @@ pub fn ack<B: BoardClient>(
     let holder = match stage {
         Stage::Holding(h) => h,
         other => {
-            if view.joint.is_none() {
+            if view.joint().is_none() {
                 return Ok(Outcome::waiting(
                     "joint_key (the administrator's finalize-keys, once every trustee has run round 2)",
                 ));
@@ -397,8 +404,12 @@ pub fn ack<B: BoardClient>(
             holder
         }
     };
-    let joint = check_joint(&view)?;
-    if joint.public_key != *holder.public_key() {
+    let joint = view.joint().ok_or_else(|| {
+        TrusteeError::BoardMisbehaves(
+            "this trustee holds a key share, but no joint_key on the log counts".into(),
+        )
+    })?;
+    if joint.pk != *holder.public_key() {
         return Err(TrusteeError::BoardMisbehaves(
             "the board's joint key is not the one this trustee acknowledged".into(),
         ));
@@ -409,8 +420,15 @@ pub fn ack<B: BoardClient>(
         holder.verification_key().to_hex(),
         list(holder.qualified())
     );
-    if view.acks.contains_key(&l) {
+    if view.ceremony().acks.contains(&l) {
         return Ok(Outcome::Done(format!("{what}; already acknowledged")));
+    }
+    if view.election().phase() >= Phase::Open {
+        // SPEC.md §10.3 rule 6: no key_ack once voting has opened. The key
+        // share is held all the same, and decrypts.
+        return Ok(Outcome::Done(format!(
+            "{what}; voting has opened, so key_ack is no longer accepted (this trustee can still decrypt)"
+        )));
     }
     let index = post(board, election, &holder.ack(file.keys())?)?;
     Ok(Outcome::Done(format!(
@@ -418,26 +436,15 @@ pub fn ack<B: BoardClient>(
     )))
 }
 
-/// Read the log and recompute the tally (SPEC.md §8.5.5).
+/// Read the whole log, every ballot verified, and take the tally the
+/// state machine fixed at `voting_closed` (SPEC.md §8.5.5, §10.5); `None`
+/// before voting closed.
 pub fn recompute_tally<B: BoardClient>(
     board: &B,
     election: &str,
 ) -> Result<(ElectionView, Option<EncryptedTally>)> {
-    let mut builder: Option<TallyBuilder> = None;
-    let view = fetch_view(board, election, |view, items| {
-        if builder.is_none() {
-            builder = Some(TallyBuilder::new(view)?);
-        }
-        match builder.as_mut() {
-            Some(b) => b.add_page(items),
-            None => Ok(()),
-        }
-    })?;
-    let tally = match builder {
-        Some(b) => Some(b.finish()),
-        None if view.joint.is_some() => Some(TallyBuilder::new(&view)?.finish()),
-        None => None,
-    };
+    let view = fetch_view(board, election, Reading::Everything)?;
+    let tally = EncryptedTally::of(&view);
     Ok((view, tally))
 }
 
@@ -457,29 +464,33 @@ pub fn decrypt<B: BoardClient>(
             stage.name()
         )));
     };
-    if view.partials.contains_key(&l) {
+    let state = view.election();
+    if state.partials().iter().any(|(k, _)| *k == l) {
         return Ok(Outcome::Done(format!(
             "trustee {l} has already posted its partial decryption"
         )));
     }
-    if view.closed.is_none() {
-        let state = if view.opened.is_some() {
-            format!("voting is open, {} ballots so far", view.ballots)
+    let Some(tally) = tally else {
+        let now = if state.opened_at().is_some() {
+            format!("voting is open, {} ballots so far", state.votes().ballots())
         } else {
             "voting has not opened".to_owned()
         };
-        return Ok(Outcome::waiting(format!("voting_closed ({state})")));
+        return Ok(Outcome::waiting(format!("voting_closed ({now})")));
+    };
+    if state.published().is_some() {
+        return Ok(Outcome::Done(format!(
+            "the result is already on the log; trustee {l}'s partial decryption is not needed"
+        )));
     }
     let joint = view
-        .joint
-        .as_ref()
+        .joint()
         .ok_or_else(|| TrusteeError::BoardMisbehaves("closed without a joint key".into()))?;
-    if joint.public_key != *holder.public_key() {
+    if joint.pk != *holder.public_key() {
         return Err(TrusteeError::BoardMisbehaves(
             "the board's joint key is not the one this trustee holds a share of".into(),
         ));
     }
-    let tally = tally.ok_or_else(|| TrusteeError::Protocol("no tally".into()))?;
     let post_ = holder.partial_decryption(file.keys(), &tally.ciphertexts, &mut OsRng)?;
     if let Ok(body) = post_.open() {
         if let psephos_crypto::record::Payload::PartialDecryption { shares, .. } = &body.payload {
@@ -498,35 +509,37 @@ pub fn decrypt<B: BoardClient>(
         tally.ciphertexts.len(),
         tally.counted
     );
-    if !tally.invalid.is_empty() {
+    if !tally.rejected.is_empty() {
         msg.push_str(&format!(
-            "\nWARNING: {} ballot entries were not counted because their proofs fail (entries {}); \
-             an honest board never accepts them",
-            tally.invalid.len(),
-            tally
-                .invalid
-                .iter()
-                .map(|(i, _)| i.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            "\nWARNING: {} ballot entries were not counted because they break a rule; \
+             an honest board never accepts them:",
+            tally.rejected.len()
         ));
+        for r in &tally.rejected {
+            msg.push_str(&format!("\n  {r}"));
+        }
     }
     Ok(Outcome::Done(msg))
 }
 
-/// `status`: what the log says, and (with a key file) this trustee's
-/// stage and next step.
+/// `status`: what the log says, read whole through the state machine,
+/// and (with a key file) this trustee's stage and next step.
 pub fn status<B: BoardClient>(
     board: &B,
     election: &str,
     file: Option<&TrusteeKeyFile>,
 ) -> Result<String> {
     let status = board.status(election)?;
-    let view = fetch_ceremony_view(board, election)?;
+    let view = fetch_view(board, election, Reading::Everything)?;
+    let state = view.election();
+    let c = view.ceremony();
     let mut out = Vec::new();
     out.push(format!(
-        "election {election:?} ({}): state {}, {} entries",
-        view.manifest.title, status.state, view.size
+        "election {election:?} ({}): state {} (the board says {}), {} entries",
+        view.manifest().title,
+        state.phase().as_str(),
+        status.state,
+        view.size
     ));
     out.push(format!(
         "trustees n = {}, threshold t = {}",
@@ -536,15 +549,15 @@ pub fn status<B: BoardClient>(
     let keys = |m: Vec<u32>| list(&m);
     out.push(format!(
         "registered: {} (missing {})",
-        keys(view.registrations.keys().copied().collect()),
-        list(&view.missing(&view.registrations))
+        keys(c.registrations.keys().copied().collect()),
+        list(&view.missing(&c.registrations))
     ));
     out.push(format!(
         "committed:  {} (missing {})",
-        keys(view.commits.keys().copied().collect()),
-        list(&view.missing(&view.commits))
+        keys(c.commits.keys().copied().collect()),
+        list(&view.missing(&c.commits))
     ));
-    if let Some(at) = view.commits_closed {
+    if let Some(at) = c.commits_closed {
         out.push(format!(
             "commits closed by the administrator at entry {at}: dealers are {}",
             list(&view.round1_dealers())
@@ -552,50 +565,59 @@ pub fn status<B: BoardClient>(
     }
     out.push(format!(
         "revealed:   {} (missing {})",
-        keys(view.reveals.keys().copied().collect()),
+        keys(c.revealed.keys().copied().collect()),
         list(
             &view
                 .round1_dealers()
                 .into_iter()
-                .filter(|i| !view.reveals.contains_key(i))
+                .filter(|i| !c.revealed.contains_key(i))
                 .collect::<Vec<_>>()
         )
     ));
-    for c in &view.complaints {
+    for k in &c.complaints {
         out.push(format!(
-            "complaint:  trustee {} against dealer {}",
-            c.trustee, c.dealer
+            "complaint:  trustee {} against dealer {} ({})",
+            k.trustee,
+            k.dealer,
+            if k.founded {
+                "founded: the dealer is disqualified"
+            } else {
+                "unfounded: the share was good"
+            }
         ));
     }
-    match &view.joint {
+    match view.joint() {
         Some(j) => out.push(format!(
             "joint key:  {} (qualified {})",
-            j.public_key.as_point().to_hex(),
+            j.pk.as_point().to_hex(),
             list(&j.qualified)
         )),
         None => out.push("joint key:  not yet".into()),
     }
     out.push(format!(
         "acks:       {}",
-        keys(view.acks.keys().copied().collect())
+        keys(c.acks.iter().copied().collect())
     ));
+    let votes = state.votes();
     out.push(format!(
-        "credentials: {}; voting: {}; ballots: {}",
-        view.credentials
+        "credentials: {}; voting: {}; ballots: {} ({} credentials counted, weight {})",
+        view.credential_list
             .as_ref()
-            .map_or("not posted".to_owned(), |c| format!("{} listed", c.len())),
-        match (view.opened, view.closed) {
+            .map_or("not posted".to_owned(), |c| format!("{} listed", c.count)),
+        match (state.opened_at(), state.closed_at()) {
             (None, _) => "not opened",
             (Some(_), None) => "open",
             (Some(_), Some(_)) => "closed",
         },
-        view.ballots
+        votes.ballots(),
+        votes.counted_credentials(),
+        votes.counted_weight()
     ));
     out.push(format!(
         "partial decryptions: {}",
-        keys(view.partials.keys().copied().collect())
+        keys(state.partials().iter().map(|(l, _)| *l).collect())
     ));
-    if let Some(r) = &view.result {
+    if let Some(r) = state.published() {
         out.push(format!(
             "result: {:?} (trustees {})",
             r.counts,

@@ -7,7 +7,7 @@ use common::{Admin, Party};
 use psephos_crypto::record::Manifest;
 use psephos_trustee::board::BoardClient;
 use psephos_trustee::memory_board::MemoryBoard;
-use psephos_trustee::Result;
+use psephos_trustee::{Result, TrusteeError};
 
 impl Admin for MemoryBoard {
     fn create(&self, id: &str, manifest: &Manifest) -> Result<()> {
@@ -76,15 +76,17 @@ fn key_file_of_another_trustee_is_refused() {
 }
 
 /// SPEC.md §8.5.5: a ballot whose proofs fail is not counted by the
-/// trustees (an in-memory board lets it onto the log; a real one would not).
+/// trustees (a board that breaks the rules lets it onto the log; an honest
+/// one refuses it, as the in-memory board does too).
 #[test]
 fn ballot_with_failing_proofs_is_not_counted_in_the_recomputed_tally() {
+    use psephos_crypto::election::Rule;
     use psephos_crypto::record::{Body, Payload, Post};
     use psephos_trustee::steps::{self, Outcome};
     use psephos_trustee::view::fetch_ceremony_view;
 
     let board = MemoryBoard::new();
-    let mut party = Party::new(3);
+    let mut party = Party::seeded(3, 11);
     let id = common::unique_id("bad-ballot");
     board.create(&id, &party.manifest(2)).unwrap();
     common::honest_ceremony(&board, &board, &mut party, &id);
@@ -94,7 +96,7 @@ fn ballot_with_failing_proofs_is_not_counted_in_the_recomputed_tally() {
     let codes = party.dir.path().join(format!("{id}-voters.txt"));
     let voters = psephos_trustee::credentials::read_codes(&codes).unwrap();
     let view = fetch_ceremony_view(&board, &id).unwrap();
-    let good = common::ballot(&view, &voters[4], &[vec![1, 0, 0]]);
+    let good = common::ballot(&view, &voters[4], &[vec![1, 0, 0]], &mut common::seeded(12));
     let Payload::Ballot(mut b) = good.open().unwrap().payload else {
         panic!("not a ballot")
     };
@@ -104,27 +106,36 @@ fn ballot_with_failing_proofs_is_not_counted_in_the_recomputed_tally() {
         author: psephos_crypto::record::AuthorKey::of(&voters[4]),
         payload: Payload::Ballot(b),
     };
-    board
-        .post(&id, &Post::sign(&body, &voters[4]).unwrap())
-        .unwrap();
+    let bad = Post::sign(&body, &voters[4]).unwrap();
+    match board.post(&id, &bad) {
+        Err(TrusteeError::Api { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (422, "invalid_proof"))
+        }
+        other => panic!("an honest board refuses the ballot: {other:?}"),
+    }
+    let index = board.append_unchecked(&id, bad).unwrap();
     board.close(&id).unwrap();
     for l in [1, 3] {
         match steps::decrypt(&board, party.trustee(l), &id).unwrap() {
-            Outcome::Done(m) => assert!(
-                m.contains("WARNING: 1 ballot entries were not counted"),
-                "{m}"
-            ),
+            Outcome::Done(m) => {
+                assert!(
+                    m.contains("WARNING: 1 ballot entries were not counted"),
+                    "{m}"
+                );
+                assert!(m.contains(&format!("entry {index} (ballot)")), "{m}");
+                assert!(m.contains("§10.4 rule 5"), "{m}");
+            }
             other => panic!("{other}"),
         }
     }
     let (view, tally) = steps::recompute_tally(&board, &id).unwrap();
     let tally = tally.unwrap();
-    assert_eq!(tally.invalid.len(), 1);
+    assert_eq!(tally.rejected.len(), 1);
+    assert_eq!(tally.rejected[0].index, index);
+    assert_eq!(tally.rejected[0].violation.rule, Rule::InvalidBallotProof);
     assert_eq!(tally.counted, 5);
-    assert_eq!(
-        psephos_trustee::tally::combine_counts(&view, &tally, &[1, 3]).unwrap(),
-        expected
-    );
+    assert_eq!(tally.counted_weight, 7);
+    assert_eq!(view.election().result(), Some(&expected));
 }
 
 /// SPEC.md §8.5.6: a crash after round 1 was saved but before its commit was
@@ -162,7 +173,7 @@ fn round1_interrupted_before_posting_resumes_with_the_saved_message() {
         "dkg_commit from trustees 1, 3",
     );
     let view = fetch_ceremony_view(&board, &id).unwrap();
-    assert_eq!(view.commits.get(&2).map(|c| c.1), Some(hash));
+    assert_eq!(view.ceremony().commits.get(&2).copied(), Some(hash));
 }
 
 /// SPEC.md §8.5.6: a credential authority key file is not a trustee key
@@ -192,6 +203,7 @@ fn key_file_kind_and_passphrase_are_checked_when_opening() {
 /// than count a dealing others may have chosen after seeing it.
 #[test]
 fn reveal_on_the_log_before_every_commit_is_not_counted() {
+    use psephos_crypto::election::Rule;
     use psephos_trustee::state::Stage;
     use psephos_trustee::steps;
     use psephos_trustee::view::fetch_ceremony_view;
@@ -212,16 +224,16 @@ fn reveal_on_the_log_before_every_commit_is_not_counted() {
     let Some(Stage::Dealt(dealt)) = file.stage(&id).unwrap() else {
         panic!("trustee 1 has dealt")
     };
-    board
+    let early = board
         .append_unchecked(&id, dealt.reveal(file.keys()).unwrap())
         .unwrap();
     let view = fetch_ceremony_view(&board, &id).unwrap();
-    assert!(view.reveals.is_empty());
+    assert!(view.ceremony().revealed.is_empty());
     let why = view.rejected_reveals.get(&1).unwrap();
-    assert!(
-        why.contains("before every trustee committed (missing 3)"),
-        "{why}"
-    );
+    assert_eq!(why.index, early);
+    assert_eq!(why.violation.rule, Rule::RevealBeforeCommits);
+    assert_eq!(view.warnings, vec![why.clone()]);
+    assert!(why.to_string().contains("§10.3 rule 3"), "{why}");
     // Trustee 3 commits last and reveals at once: that reveal counts.
     common::done(steps::round1(&board, party.trustee(3), &id).unwrap());
     let err = steps::round1(&board, party.trustee(1), &id).unwrap_err();
@@ -261,6 +273,240 @@ fn weight_above_the_boards_cap_is_refused_before_codes_are_written() {
         &mut OsRng,
     )
     .unwrap_err();
-    assert!(err.to_string().contains("from 1 to"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("every weight must be between 1 and 2^20"),
+        "{err}"
+    );
     assert!(!codes.exists());
+}
+
+/// A client that posts to the in-memory board without any check (and so
+/// without the `result` an honest board appends with the `t`-th partial
+/// decryption): the trustee steps, run against a board that lets the test
+/// write the result itself.
+struct Unchecked<'a>(&'a MemoryBoard);
+
+impl BoardClient for Unchecked<'_> {
+    fn board_info(&self) -> Result<psephos_trustee::board::BoardInfo> {
+        self.0.board_info()
+    }
+    fn status(&self, election: &str) -> Result<psephos_trustee::board::ElectionStatus> {
+        self.0.status(election)
+    }
+    fn entries(
+        &self,
+        election: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<psephos_trustee::board::EntryPage> {
+        self.0.entries(election, start, end)
+    }
+    fn post(
+        &self,
+        election: &str,
+        post: &psephos_crypto::record::Post,
+    ) -> Result<psephos_trustee::board::Receipt> {
+        let copy = psephos_crypto::record::Post {
+            body: post.body.clone(),
+            signature: post.signature,
+        };
+        let index = self.0.append_unchecked(election, copy)?;
+        Ok(psephos_trustee::board::Receipt {
+            index,
+            size: index + 1,
+            ..Default::default()
+        })
+    }
+}
+
+/// SPEC.md §8.5.4, §10.3 rule 5: a `joint_key` the board signs although
+/// fewer than `t` dealers qualify is refused. The tool stops — no step
+/// derives a key share from it — and names the entry and the rule.
+#[test]
+fn joint_key_with_fewer_than_t_qualified_dealers_stops_the_trustees() {
+    use ed25519_dalek::SigningKey;
+    use psephos_crypto::election::Rule;
+    use psephos_crypto::encoding::Point;
+    use psephos_crypto::record::Payload;
+    use psephos_crypto::threshold::{joint_key, verification_key};
+    use psephos_trustee::steps;
+    use psephos_trustee::view::fetch_ceremony_view;
+
+    let board = MemoryBoard::with_key(SigningKey::generate(&mut common::seeded(21)));
+    let mut party = Party::seeded(3, 22);
+    let id = common::unique_id("short-key");
+    board.create(&id, &party.manifest(2)).unwrap();
+    common::register_all(&board, &mut party, &id);
+    // Every trustee commits; trustee 3, the last, also reveals. Trustees 1
+    // and 2 go away: only one dealer of the two needed qualifies.
+    for l in 1..=2 {
+        common::waiting(
+            steps::round1(&board, party.trustee(l), &id).unwrap(),
+            "dkg_commit from",
+        );
+    }
+    common::done(steps::round1(&board, party.trustee(3), &id).unwrap());
+    match board.finalize_keys(&id) {
+        Err(TrusteeError::Api { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (409, "ceremony_incomplete"))
+        }
+        other => panic!("an honest board refuses to finalize: {other:?}"),
+    }
+    // The board writes the key of dealer 3 alone anyway: internally
+    // consistent (PK = A_30, X_m from its commitments), signed by the board.
+    let view = fetch_ceremony_view(&board, &id).unwrap();
+    let commitments = view.ceremony().revealed[&3].commitments.clone();
+    let dealers = [commitments.as_slice()];
+    let lie = Payload::JointKey {
+        qualified: vec![3],
+        public_key: joint_key(&dealers).unwrap(),
+        verification_keys: (1..=3)
+            .map(|m| *verification_key(m, &dealers).unwrap().as_point())
+            .collect::<Vec<Point>>(),
+    };
+    let index = board
+        .append_unchecked(&id, board.sign_as_board(&id, lie).unwrap())
+        .unwrap();
+
+    let (at, kind, violation) = common::board_entry_broken(fetch_ceremony_view(&board, &id));
+    assert_eq!((at, kind), (index, "joint_key"));
+    assert_eq!(violation.rule, Rule::TooFewQualified);
+    for l in 1..=3 {
+        let (at, _, violation) =
+            common::board_entry_broken(steps::ack(&board, party.trustee(l), &id));
+        assert_eq!(at, index);
+        assert_eq!(violation.rule, Rule::TooFewQualified);
+    }
+    let err = steps::round2(&board, party.trustee(3), &id).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("joint_key entry {index}"))
+            && text.contains("TooFewQualified")
+            && text.contains("§10.3 rule 5"),
+        "{text}"
+    );
+    // No key share was derived.
+    for l in 1..=3 {
+        let stage = party.trustee(l).stage(&id).unwrap().unwrap();
+        assert!(
+            !matches!(stage, psephos_trustee::state::Stage::Holding(_)),
+            "trustee {l}: {}",
+            stage.name()
+        );
+    }
+}
+
+/// SPEC.md §10.5, §11.10: the `result` must combine the first `t` valid
+/// partial decryptions in log order. A board that names other trustees
+/// stops the tool at its `result` entry, even with the right counts.
+#[test]
+fn result_naming_the_wrong_trustees_stops_the_trustees() {
+    use ed25519_dalek::SigningKey;
+    use psephos_crypto::election::Rule;
+    use psephos_crypto::record::Payload;
+    use psephos_trustee::steps;
+
+    let board = MemoryBoard::with_key(SigningKey::generate(&mut common::seeded(41)));
+    let mut party = Party::seeded(3, 42);
+    let id = common::unique_id("wrong-result");
+    board.create(&id, &party.manifest(2)).unwrap();
+    common::honest_ceremony(&board, &board, &mut party, &id);
+    let expected = common::credentials_and_ballots(&board, &board, &party, &id);
+    board.close(&id).unwrap();
+    // Trustees 1 and 3 decrypt; the board does not append the result.
+    let unchecked = Unchecked(&board);
+    for l in [1, 3] {
+        common::done(steps::decrypt(&unchecked, party.trustee(l), &id).unwrap());
+    }
+    let (view, tally) = steps::recompute_tally(&board, &id).unwrap();
+    assert_eq!(
+        view.election()
+            .partials()
+            .iter()
+            .map(|p| p.0)
+            .collect::<Vec<_>>(),
+        vec![1, 3]
+    );
+    assert!(view.election().published().is_none());
+    // The board's result: the right tally and counts, but trustees 1 and 2.
+    let lie = Payload::Result {
+        tally: tally.unwrap().ciphertexts.to_vec(),
+        trustees: vec![1, 2],
+        counts: expected,
+    };
+    let index = board
+        .append_unchecked(&id, board.sign_as_board(&id, lie).unwrap())
+        .unwrap();
+
+    let (at, kind, violation) = common::board_entry_broken(steps::recompute_tally(&board, &id));
+    assert_eq!((at, kind), (index, "result"));
+    assert_eq!(violation.rule, Rule::ResultTrustees);
+    let (at, _, violation) =
+        common::board_entry_broken(steps::decrypt(&board, party.trustee(2), &id));
+    assert_eq!(at, index);
+    assert_eq!(violation.rule, Rule::ResultTrustees);
+    let err = steps::status(&board, &id, None).unwrap_err();
+    assert!(err.to_string().contains("§10.5"), "{err}");
+}
+
+/// SPEC.md §10.4 rule 6: a ballot whose `R` points an earlier ballot used
+/// does not count. Here the board replays voter 0's first ballot after its
+/// second: counted, it would turn voter 0's vote back to its first choice.
+#[test]
+fn replayed_ballot_reusing_r_points_is_not_counted() {
+    use psephos_crypto::election::Rule;
+    use psephos_crypto::record::{Entry, Payload, Post};
+    use psephos_trustee::steps::{self, Outcome};
+
+    let board = MemoryBoard::new();
+    let mut party = Party::seeded(3, 51);
+    let id = common::unique_id("replay");
+    board.create(&id, &party.manifest(2)).unwrap();
+    common::honest_ceremony(&board, &board, &mut party, &id);
+    let expected = common::credentials_and_ballots(&board, &board, &party, &id);
+    let lines = board.lines(&id).unwrap();
+    let first = lines
+        .iter()
+        .map(|l| Entry::from_line(l).unwrap())
+        .find(|e| matches!(e.open().unwrap().payload, Payload::Ballot(_)))
+        .unwrap();
+    let replay = || Post {
+        body: first.body.clone(),
+        signature: first.signature,
+    };
+    match board.post(&id, &replay()) {
+        Err(TrusteeError::Api { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (409, "ciphertext_reused"))
+        }
+        other => panic!("an honest board refuses the replay: {other:?}"),
+    }
+    let index = board.append_unchecked(&id, replay()).unwrap();
+    board.close(&id).unwrap();
+    for l in [1, 3] {
+        match steps::decrypt(&board, party.trustee(l), &id).unwrap() {
+            Outcome::Done(m) => assert!(
+                m.contains("WARNING: 1 ballot entries were not counted")
+                    && m.contains(&format!("entry {index} (ballot)"))
+                    && m.contains("CiphertextReused"),
+                "{m}"
+            ),
+            other => panic!("{other}"),
+        }
+    }
+    let (view, tally) = steps::recompute_tally(&board, &id).unwrap();
+    let tally = tally.unwrap();
+    assert_eq!(tally.rejected.len(), 1);
+    assert_eq!(tally.rejected[0].index, index);
+    assert_eq!(tally.rejected[0].violation.rule, Rule::CiphertextReused);
+    assert!(
+        tally.rejected[0]
+            .violation
+            .message
+            .contains(&format!("entry {}", first.index)),
+        "{}",
+        tally.rejected[0].violation
+    );
+    // Voter 0's last valid ballot (option 2) is the counted one.
+    assert_eq!(view.election().result(), Some(&expected));
 }
