@@ -12,10 +12,9 @@
 
 use std::sync::{Arc, Weak};
 
-use psephos_crypto::ballot::{prepare_ballot, BallotContext};
-use psephos_crypto::election::voting::{ballot_violation, check_points_unused};
-use psephos_crypto::proofs::batch::BatchVerifier;
-use psephos_crypto::record::{self, Body, Payload, Post, RecordError};
+use psephos_crypto::ballot::EncryptedBallot;
+use psephos_crypto::election::voting::check_points_unused;
+use psephos_crypto::record::{self, AuthorKey, Body, Payload, Post, RecordError};
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::appender::{Job, Reply};
@@ -104,38 +103,31 @@ fn verify_batch(batch: Vec<Pending>) -> Vec<Job> {
             }
         }
     }
-    let mut verifier = BatchVerifier::new();
+    // One batch per election (SPEC.md §5.6): its ballots share the
+    // parameters their proofs are checked against.
     let mut rejected: Vec<Option<BoardError>> = (0..opened.len()).map(|_| None).collect();
+    let mut groups: Vec<(Arc<BallotParams>, Vec<usize>)> = Vec::new();
     for (i, o) in opened.iter().enumerate() {
-        let Payload::Ballot(ballot) = &o.body.payload else {
-            continue;
-        };
-        let params = &o.pending.params;
-        let ctx = BallotContext {
-            fingerprint: &params.fingerprint,
-            pk: &params.pk,
-            credential: &o.body.author.0,
-        };
-        match prepare_ballot(&ctx, &params.contests, ballot) {
-            Ok(prepared) => {
-                let range_ok = prepared
-                    .range_proofs
-                    .iter()
-                    .try_for_each(|rp| rp.verify(&params.fingerprint));
-                match range_ok {
-                    Ok(()) => verifier.push(i, prepared.equations),
-                    Err(e) => rejected[i] = Some(violation_error(ballot_violation(e))),
-                }
-            }
-            Err(e) => rejected[i] = Some(violation_error(ballot_violation(e))),
+        match groups
+            .iter_mut()
+            .find(|(p, _)| Arc::ptr_eq(p, &o.pending.params))
+        {
+            Some((_, members)) => members.push(i),
+            None => groups.push((Arc::clone(&o.pending.params), vec![i])),
         }
     }
-    if let Err(bad) = verifier.verify() {
-        for i in bad {
-            rejected[i] = Some(BoardError::invalid(
-                "invalid_proof",
-                "a proof of this ballot does not verify",
-            ));
+    for (params, members) in groups {
+        let items: Vec<(&AuthorKey, &EncryptedBallot)> = members
+            .iter()
+            .filter_map(|&i| match &opened[i].body.payload {
+                Payload::Ballot(b) => Some((&opened[i].body.author, b)),
+                _ => None,
+            })
+            .collect();
+        for (&i, verdict) in members.iter().zip(params.verify_batch(&items)) {
+            if let Err(v) = verdict {
+                rejected[i] = Some(violation_error(v));
+            }
         }
     }
     let mut jobs = Vec::with_capacity(opened.len());

@@ -4,9 +4,9 @@
 //! The reader hands every `ballot` entry to a [`BallotPipeline`] as raw
 //! text. Full chunks are verified on the rayon pool while the reader goes
 //! on: each sub-chunk opens its bodies ([`open_ballot`]: canonical form
-//! and credential signature), turns every proof into equations
-//! ([`prepare_ballot`]), folds them into one [`BatchVerifier`] (bisection
-//! names the bad ballots), and checks the Bulletproofs range proofs. The
+//! and credential signature) and verifies their proofs as one batch
+//! ([`BallotParams::verify_batch`]: one multiscalar multiplication, whose
+//! bisection names the bad ballots, and the Bulletproofs range proofs). The
 //! outcomes are then applied *in log order* on the reader's thread through
 //! [`Election::ballot`], which holds every rule that depends on the log:
 //! the voting window, the credential on the list, copied ciphertexts and
@@ -21,11 +21,8 @@ use std::sync::mpsc;
 use std::sync::Arc;
 
 use ed25519_dalek::VerifyingKey;
-use psephos_crypto::ballot::{prepare_ballot, BallotContext};
-use psephos_crypto::election::voting::ballot_violation;
 use psephos_crypto::election::{BallotParams, Election, Rule, Violation};
 use psephos_crypto::elgamal::Ciphertext;
-use psephos_crypto::proofs::BatchVerifier;
 use psephos_crypto::record::{open_ballot, AuthorKey, SignatureHex};
 use rayon::prelude::*;
 
@@ -118,39 +115,14 @@ fn verify_sub_chunk(ctx: &BallotCtx, items: &[PendingBallot]) -> Vec<Outcome> {
         }
         return outcomes;
     };
-    let mut batch: BatchVerifier<usize> = BatchVerifier::new();
-    let mut range_proofs = Vec::new();
-    for (k, ballot) in &ballots {
-        let credential = outcomes[*k].author.0;
-        let bctx = BallotContext {
-            fingerprint: &params.fingerprint,
-            pk: &params.pk,
-            credential: &credential,
-        };
-        match prepare_ballot(&bctx, &params.contests, ballot) {
-            Ok(prepared) => {
-                batch.push(*k, prepared.equations);
-                for rp in prepared.range_proofs {
-                    range_proofs.push((*k, rp));
-                }
-            }
-            Err(e) => outcomes[*k].proofs = Err(ballot_violation(e)),
-        }
-    }
-    if let Err(bad) = batch.verify() {
-        for k in bad {
-            outcomes[k].proofs = Err(Violation::new(
-                Rule::InvalidBallotProof,
-                "a proof of this ballot does not verify",
-            ));
-        }
-    }
-    for (k, rp) in &range_proofs {
-        if outcomes[*k].proofs.is_ok() {
-            if let Err(e) = rp.verify(&params.fingerprint) {
-                outcomes[*k].proofs = Err(ballot_violation(e));
-            }
-        }
+    let authors: Vec<AuthorKey> = ballots.iter().map(|(k, _)| outcomes[*k].author).collect();
+    let items: Vec<(&AuthorKey, &psephos_crypto::ballot::EncryptedBallot)> = authors
+        .iter()
+        .zip(&ballots)
+        .map(|(a, (_, b))| (a, b))
+        .collect();
+    for ((k, _), verdict) in ballots.iter().zip(params.verify_batch(&items)) {
+        outcomes[*k].proofs = verdict;
     }
     outcomes
 }

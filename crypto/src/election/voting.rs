@@ -343,6 +343,7 @@ impl Election {
             );
         }
         let r_points = check_points_unused(ciphertexts, &self.votes.used_r)?;
+        self.size = self.size.max(index + 1);
         Ok(self.count(index, author, weight, ciphertexts, r_points))
     }
 
