@@ -188,9 +188,9 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<BenchReport> {
     let checkpoint = client.checkpoint("bench").await?;
     let vkey = board.board.note_verifier().to_vkey();
     let log_size = check_record(&lines, &checkpoint, &vkey)?;
-    let status = client.status("bench").await?;
-    if status["ballots"].as_u64() != Some(opts.ballots as u64) {
-        bail!("the board counts {} ballots", status["ballots"]);
+    let status = client.election_status("bench").await?;
+    if status.ballots != opts.ballots as u64 {
+        bail!("the board counts {} ballots", status.ballots);
     }
     board.finish().await;
     Ok(BenchReport {

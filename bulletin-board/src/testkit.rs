@@ -39,6 +39,7 @@ use psephos_crypto::record::{
 };
 use psephos_crypto::share_encryption::{decrypt_share, encrypt_share};
 use psephos_crypto::threshold::{KeyShare, Polynomial};
+use psephos_crypto::wire::{CreateElection, Created, ElectionStatus, ErrorBody};
 use psephos_crypto::{Fingerprint, Point};
 use rand_core::{OsRng, RngCore};
 use serde::Deserialize;
@@ -231,21 +232,23 @@ impl TestBoard {
     }
 }
 
-/// An API error as the board sent it.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+/// An API error as the board sent it: the HTTP status and the error
+/// document (`wire::ErrorBody`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// HTTP status.
-    #[serde(skip)]
     pub status: u16,
-    /// `error` code.
-    pub error: String,
-    /// `message`.
-    pub message: String,
+    /// The answer's body.
+    pub body: ErrorBody,
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status, self.error, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status, self.body.error, self.body.message
+        )
     }
 }
 
@@ -279,14 +282,13 @@ impl Client {
             return Ok(Ok(serde_json::from_slice(&bytes)
                 .with_context(|| String::from_utf8_lossy(&bytes).into_owned())?));
         }
-        let mut err: ApiError = serde_json::from_slice(&bytes).with_context(|| {
+        let body: ErrorBody = serde_json::from_slice(&bytes).with_context(|| {
             format!(
                 "status {status} without a JSON error: {}",
                 String::from_utf8_lossy(&bytes)
             )
         })?;
-        err.status = status;
-        Ok(Err(err))
+        Ok(Err(ApiError { status, body }))
     }
 
     /// POST raw bytes to a path; the JSON answer or the API error.
@@ -345,13 +347,13 @@ impl Client {
         &self,
         id: &str,
         manifest: &Manifest,
-    ) -> anyhow::Result<Result<Value, ApiError>> {
-        self.post_raw(
-            "/api/v1/elections",
-            serde_json::to_vec(&json!({"id": id, "manifest": manifest}))?,
-            true,
-        )
-        .await
+    ) -> anyhow::Result<Result<Created, ApiError>> {
+        let request = CreateElection {
+            id: id.to_owned(),
+            manifest: manifest.clone(),
+        };
+        self.post_raw("/api/v1/elections", serde_json::to_vec(&request)?, true)
+            .await
     }
 
     /// An admin action: `finalize-keys`, `open` (with body) or `close`.
@@ -370,10 +372,20 @@ impl Client {
     }
 
     /// `GET /api/v1/elections/{id}`.
+    pub async fn election_status(&self, election: &str) -> anyhow::Result<ElectionStatus> {
+        let resp = self
+            .http
+            .get(format!("{}/api/v1/elections/{election}", self.base))
+            .send()
+            .await?;
+        Self::decode(resp).await?.map_err(Into::into)
+    }
+
+    /// [`Client::election_status`] as JSON, for tests that look fields up
+    /// by name. It is parsed as `wire::ElectionStatus` first, so a field
+    /// the declared document does not have reads as `null`.
     pub async fn status(&self, election: &str) -> anyhow::Result<Value> {
-        self.get_json(&format!("/api/v1/elections/{election}"))
-            .await?
-            .map_err(Into::into)
+        Ok(serde_json::to_value(self.election_status(election).await?)?)
     }
 
     /// The whole log as entry lines.
@@ -540,11 +552,9 @@ impl SimElection {
             .create_election(&self.id, &self.manifest)
             .await?
             .map_err(anyhow::Error::from)?;
-        let status = client.status(&self.id).await?;
-        let hash = status["manifest_hash"]
-            .as_str()
-            .ok_or_else(|| anyhow!("no manifest_hash"))?;
-        self.manifest_hash = psephos_crypto::encoding::decode_hex32("manifest hash", hash)?;
+        let status = client.election_status(&self.id).await?;
+        self.manifest_hash =
+            psephos_crypto::encoding::decode_hex32("manifest hash", &status.manifest_hash)?;
         Ok(())
     }
 
@@ -640,12 +650,14 @@ impl SimElection {
             .await?
             .map_err(anyhow::Error::from)?;
         let _ = r;
-        let status = client.status(&self.id).await?;
-        let pk = status["public_key"]
-            .as_str()
+        let status = client.election_status(&self.id).await?;
+        let pk = status
+            .public_key
             .ok_or_else(|| anyhow!("no public key after finalize"))?;
-        self.pk = Some(PublicKey::from_hex(pk)?);
-        let qualified: Vec<u32> = serde_json::from_value(status["qualified"].clone())?;
+        self.pk = Some(PublicKey::from_hex(&pk)?);
+        let qualified = status
+            .qualified
+            .ok_or_else(|| anyhow!("no qualified dealers after finalize"))?;
         self.derive_shares(&reveals, &qualified)?;
         for l in 1..=n {
             let tr = self.trustee(l)?;
@@ -743,7 +755,7 @@ impl SimElection {
     pub async fn open(&self, client: &Client) -> anyhow::Result<Receipt> {
         match client.admin(&self.id, "open", json!({})).await? {
             Ok(receipt) => Ok(receipt),
-            Err(e) if e.error == "missing_bundle" => Ok(client
+            Err(e) if e.body.error == "missing_bundle" => Ok(client
                 .admin(
                     &self.id,
                     "open",
@@ -786,8 +798,10 @@ impl SimElection {
 
     /// Trustee `l`'s partial decryption of the board's tally.
     pub async fn partial_decryption(&self, client: &Client, l: u32) -> anyhow::Result<Post> {
-        let status = client.status(&self.id).await?;
-        let tally: Vec<Ciphertext> = serde_json::from_value(status["tally"].clone())
+        let tally: Vec<Ciphertext> = client
+            .election_status(&self.id)
+            .await?
+            .tally
             .context("the board has no tally yet")?;
         let tr = self.trustee(l)?;
         let share = tr
@@ -817,8 +831,11 @@ impl SimElection {
             let post = self.partial_decryption(client, l).await?;
             client.post_ok(&self.id, &post).await?;
         }
-        let status = client.status(&self.id).await?;
-        serde_json::from_value(status["result"].clone()).context("no result on the board")
+        client
+            .election_status(&self.id)
+            .await?
+            .result
+            .context("no result on the board")
     }
 }
 

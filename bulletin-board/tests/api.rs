@@ -36,7 +36,7 @@ fn expect_err<T: std::fmt::Debug>(r: Result<T, ApiError>, status: u16, code: &st
     match r {
         Ok(v) => panic!("expected {status} {code}, got success {v:?}"),
         Err(e) => {
-            assert_eq!((e.status, e.error.as_str()), (status, code), "{e}");
+            assert_eq!((e.status, e.body.error.as_str()), (status, code), "{e}");
             e
         }
     }
@@ -653,7 +653,10 @@ async fn read_api_serves_pages_proofs_and_refuses_forged_sizes(board: &TestBoard
         .await
         .unwrap()
         .unwrap_err();
-    assert_eq!((err.status, err.error.as_str()), (404, "unknown_election"));
+    assert_eq!(
+        (err.status, err.body.error.as_str()),
+        (404, "unknown_election")
+    );
     let info = client.get_json("/api/v1/board").await.unwrap().unwrap();
     assert_eq!(info["key"], vkey(board));
     assert_eq!(info["origin"], "psephos-board");
@@ -805,7 +808,7 @@ async fn admin_endpoints_need_the_token_and_garbage_is_refused(board: &TestBoard
             .await
             .unwrap();
         let err = r.unwrap_err();
-        assert_eq!(err.error, code, "{shown}: {err}");
+        assert_eq!(err.body.error, code, "{shown}: {err}");
         assert!((400..500).contains(&err.status), "{shown}: {err}");
     }
     // Nothing of that reached the log.

@@ -30,7 +30,7 @@ fn expect_err<T: std::fmt::Debug>(r: Result<T, ApiError>, status: u16, code: &st
     match r {
         Ok(v) => panic!("expected {status} {code}, got success {v:?}"),
         Err(e) => {
-            assert_eq!((e.status, e.error.as_str()), (status, code), "{e}");
+            assert_eq!((e.status, e.body.error.as_str()), (status, code), "{e}");
             e
         }
     }
@@ -364,10 +364,7 @@ async fn sigterm_drains_requests_and_exits_cleanly() {
                     break;
                 };
                 match client.create_election(&id, &manifest).await {
-                    Ok(Ok(v)) => {
-                        let r: Receipt = serde_json::from_value(v["receipt"].clone()).unwrap();
-                        receipts.lock().unwrap().push((id, r));
-                    }
+                    Ok(Ok(created)) => receipts.lock().unwrap().push((id, created.receipt)),
                     Ok(Err(err)) => panic!("creation refused: {err}"),
                     Err(_) => break, // the server has stopped taking requests
                 }

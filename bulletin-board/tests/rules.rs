@@ -25,7 +25,7 @@ on_both_backends!(
 fn expect_err<T: std::fmt::Debug>(r: Result<T, ApiError>, status: u16, code: &str) {
     match r {
         Ok(v) => panic!("expected {status} {code}, got success {v:?}"),
-        Err(e) => assert_eq!((e.status, e.error.as_str()), (status, code), "{e}"),
+        Err(e) => assert_eq!((e.status, e.body.error.as_str()), (status, code), "{e}"),
     }
 }
 
@@ -72,7 +72,8 @@ async fn bodies_in_any_other_byte_form_are_refused(board: &TestBoard) {
     let r = client.post(id, &signed_text(extra, &t1.key)).await.unwrap();
     match r {
         Err(e) => assert!(
-            e.status == 400 && (e.error == "non_canonical_body" || e.error == "malformed_body"),
+            e.status == 400
+                && (e.body.error == "non_canonical_body" || e.body.error == "malformed_body"),
             "{e}"
         ),
         Ok(v) => panic!("an unknown field was accepted: {v:?}"),
@@ -122,7 +123,7 @@ async fn credential_list_rules_are_enforced(board: &TestBoard) {
         let r = client.post(id, &list(credentials)).await.unwrap();
         match r {
             Err(err) => assert_eq!(
-                (err.status, err.error.as_str()),
+                (err.status, err.body.error.as_str()),
                 (422, "invalid_credentials"),
                 "{why}: {err}"
             ),
@@ -211,11 +212,11 @@ async fn manifest_caps_and_the_election_id_are_enforced(board: &TestBoard) {
         let r = client.create_election("caps", &m).await.unwrap();
         match r {
             Err(err) => assert_eq!(
-                (err.status, err.error.as_str()),
+                (err.status, err.body.error.as_str()),
                 (422, "invalid_manifest"),
                 "{why}: {err}"
             ),
-            Ok(v) => panic!("{why}: accepted {v}"),
+            Ok(v) => panic!("{why}: accepted {v:?}"),
         }
     }
     let r = client

@@ -16,7 +16,7 @@ use psephos_crypto::ballot::{
     BallotSecrets, EncryptedBallot,
 };
 use psephos_crypto::record::{
-    open_signed, AuthorKey, Body, Payload, Post, SignatureHex, SIGNATURE_DOMAIN,
+    open_signed, parse_body, AuthorKey, Body, Payload, Post, SignatureHex, SIGNATURE_DOMAIN,
 };
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -292,8 +292,11 @@ pub fn check_audit_code(election: &Election, code: &str) -> Result<AuditReport> 
     })
 }
 
+/// The audited body must be one the board would take: a ballot body in
+/// canonical form (SPEC.md §9.1.1), so that its tracking code is the one
+/// the cast ballot would have had.
 fn parse_ballot_body(election: &Election, body_text: &str) -> Result<([u8; 32], EncryptedBallot)> {
-    let body: Body = serde_json::from_str(body_text)
+    let body = parse_body(body_text)
         .map_err(|e| VoterError::input(format!("The audited ballot is damaged: {e}.")))?;
     if body.election != election.id {
         return Err(VoterError::input(

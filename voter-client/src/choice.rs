@@ -63,8 +63,13 @@ pub fn rules_text(contest: &Contest) -> String {
 
 /// Check one contest's values, with a sentence for the voter when they
 /// break the rules (SPEC.md §6.1: `v_i ∈ [0, max_per_option]`,
-/// `Σ v_i ∈ [min_selections, max_selections]`).
+/// `Σ v_i ∈ [min_selections, max_selections]`). The verdict is the crypto
+/// core's ([`Contest::check_choice`], the one copy of the rule); this
+/// function only says why.
 pub fn check_contest(contest: &Contest, values: &[u64]) -> Result<(), ChoiceError> {
+    let Err(verdict) = contest.check_choice(values) else {
+        return Ok(());
+    };
     let title = &contest.title;
     if values.len() != contest.options.len() {
         return Err(err(
@@ -89,7 +94,7 @@ pub fn check_contest(contest: &Contest, values: &[u64]) -> Result<(), ChoiceErro
     let total: u64 = values.iter().sum();
     let (min, max) = (contest.min_selections, contest.max_selections);
     if (min..=max).contains(&total) {
-        return Ok(());
+        return Err(err(contest, format!("In “{title}”: {verdict}.")));
     }
     let message = if is_selection(contest) {
         let chose = match total {

@@ -2,15 +2,25 @@
 //! and how it learns it without trusting the board's word (SPEC.md §13.1).
 //!
 //! The client reads the log from entry 0 up to the `joint_key` entry, checks
-//! the hash chain (SPEC.md §9.2) and every signature, and checks that the
-//! `joint_key` entry is included in the board's signed checkpoint
-//! (SPEC.md §7.2, §7.4). Because each line carries the previous line's hash,
-//! that one inclusion proof covers the manifest too. The election key `PK`
-//! comes from that entry, never from the status JSON (which is only
-//! compared), and the fingerprint `SHA-256("psephos/fingerprint/v1" ‖
-//! manifest_hash ‖ PK)` (SPEC.md §3.1) is computed here.
+//! the hash chain (SPEC.md §9.2), every signature and canonical body form
+//! (SPEC.md §9.1, §9.1.1), and replays every entry through the election
+//! state machine of [`psephos_crypto::election`] — the same rules the
+//! board, mirrors, trustees and verifier apply, with nothing trusted
+//! ([`Trust::Nothing`]): the manifest rules (SPEC.md §10.7, §11.3), and the
+//! key ceremony (SPEC.md §8.5, §10.3 rules 1–5, §11.4), including every
+//! dealer's coefficient proofs and a joint key that must be `Σ A_i0` over
+//! the qualified dealers with the recomputed verification keys. An entry
+//! that breaks a rule makes the client refuse the election with
+//! [`VoterError::Rule`], naming the entry and the rule.
+//!
+//! It then checks that the `joint_key` entry is included in the board's
+//! signed checkpoint (SPEC.md §7.2, §7.4). Because each line carries the
+//! previous line's hash, that one inclusion proof covers the manifest too.
+//! The manifest, the election key `PK` and the fingerprint (SPEC.md §3.1)
+//! are the state machine's; the status JSON is only compared with them.
 
 use psephos_crypto::ballot::Contest;
+use psephos_crypto::election::{Election as Rules, Trust, Violation};
 use psephos_crypto::elgamal::PublicKey;
 use psephos_crypto::log::{open_checkpoint, verify_inclusion, Checkpoint, Hash, NoteVerifier};
 use psephos_crypto::record::{AuthorKey, ChainFollower, Entry, Manifest, Payload};
@@ -74,14 +84,17 @@ impl Board {
     }
 }
 
-/// Reads log entries from 0 up to the `joint_key` entry (SPEC.md §13.1).
+/// Reads log entries from 0 up to the `joint_key` entry and replays them
+/// through the election's state machine (SPEC.md §13.1).
 #[derive(Debug)]
 pub struct SetupScan {
     election: String,
     board: Board,
     chain: ChainFollower,
-    manifest: Option<(Manifest, Hash)>,
-    joint_key: Option<(PublicKey, u64)>,
+    /// The election as its log defines it so far, from entry 0 on.
+    rules: Option<Rules>,
+    /// Index of the `joint_key` entry, once applied.
+    joint_key_at: Option<u64>,
 }
 
 /// How many entries the client asks for at once while scanning.
@@ -94,8 +107,8 @@ impl SetupScan {
             election: election.to_string(),
             board,
             chain: ChainFollower::new(),
-            manifest: None,
-            joint_key: None,
+            rules: None,
+            joint_key_at: None,
         }
     }
 
@@ -104,14 +117,20 @@ impl SetupScan {
         self.chain.next_index()
     }
 
-    /// The manifest, once entry 0 has been read.
+    /// The manifest, once entry 0 has been read (and found valid:
+    /// SPEC.md §10.7, §11.3).
     pub fn manifest(&self) -> Option<&Manifest> {
-        self.manifest.as_ref().map(|(m, _)| m)
+        self.rules.as_ref().map(|r| r.manifest().as_ref())
+    }
+
+    /// The election's state after the entries read so far.
+    pub fn rules(&self) -> Option<&Rules> {
+        self.rules.as_ref()
     }
 
     /// Whether the `joint_key` entry has been read.
     pub fn done(&self) -> bool {
-        self.joint_key.is_some()
+        self.joint_key_at.is_some()
     }
 
     /// Take the next lines (JSON Lines, as `…/entries` returns them);
@@ -127,37 +146,40 @@ impl SetupScan {
         Ok(self.done())
     }
 
+    /// One line: the chain (SPEC.md §9.2), the signature and canonical
+    /// body (§9.1, §9.1.1), then the election's rules. Entry 0 must be a
+    /// valid manifest of the election asked for, signed by the board
+    /// (§11.3); every later entry must be one the rules accept
+    /// ([`Rules::apply`] with [`Trust::Nothing`]).
     fn push_line(&mut self, line: &str) -> Result<()> {
         let entry = Entry::from_line(line)?;
         let index = entry.index;
         let leaf = self.chain.accept(line, &entry)?;
         let body = entry.open()?;
-        if body.election != self.election {
-            return Err(VoterError::board(format!(
-                "entry {index} belongs to election {:?}",
-                body.election
-            )));
-        }
-        match body.payload {
-            Payload::Manifest(manifest) if index == 0 => {
-                if body.author != self.board.author {
-                    return Err(VoterError::board("the manifest is not signed by the board"));
+        let refused = |violation: Violation| VoterError::Rule {
+            index,
+            kind: body.payload.type_name(),
+            violation,
+        };
+        match &mut self.rules {
+            None => {
+                if body.election != self.election {
+                    return Err(VoterError::board(format!(
+                        "entry 0 belongs to election {:?}, not {:?}",
+                        body.election, self.election
+                    )));
                 }
-                for contest in &manifest.contests {
-                    contest.validate()?;
-                }
-                self.manifest = Some((manifest, leaf));
+                let rules = Rules::begin(&body, leaf, Some(&self.board.author)).map_err(refused)?;
+                self.rules = Some(rules);
             }
-            _ if index == 0 => return Err(VoterError::board("entry 0 is not the manifest")),
-            Payload::JointKey { public_key, .. } => {
-                if body.author != self.board.author {
-                    return Err(VoterError::board(
-                        "the joint key entry is not signed by the board",
-                    ));
+            Some(rules) => {
+                rules
+                    .apply(index, &body, entry.body.get(), Trust::Nothing)
+                    .map_err(refused)?;
+                if matches!(body.payload, Payload::JointKey { .. }) {
+                    self.joint_key_at = Some(index);
                 }
-                self.joint_key = Some((public_key, index));
             }
-            _ => {}
         }
         Ok(())
     }
@@ -165,12 +187,13 @@ impl SetupScan {
     /// Finish: compare with the status, and check the `joint_key` entry is
     /// in the status's signed checkpoint with `proof`.
     pub fn finish(self, status: &ElectionStatus, proof: &InclusionProof) -> Result<Election> {
-        let (Some((manifest, manifest_hash)), Some((pk, key_index))) =
-            (self.manifest, self.joint_key)
-        else {
+        let (Some(rules), Some(key_index)) = (self.rules, self.joint_key_at) else {
             return Err(VoterError::board(
                 "the election has no joint key yet: voting has not opened",
             ));
+        };
+        let Some(joint) = rules.joint() else {
+            return Err(VoterError::board("the joint key entry did not take effect"));
         };
         let checkpoint = self
             .board
@@ -192,15 +215,17 @@ impl SetupScan {
             &board_hashes("inclusion proof", &proof.proof)?,
             &checkpoint.root,
         )?;
+        let manifest_hash = *rules.manifest_hash();
         if board_hash("manifest_hash", &status.manifest_hash)? != manifest_hash {
             return Err(VoterError::board("the status names another manifest"));
         }
+        let pk = joint.pk;
         if let Some(text) = &status.public_key {
             if *text != pk.as_point().to_hex() {
                 return Err(VoterError::board("the status names another election key"));
             }
         }
-        let fingerprint = Fingerprint::election(&manifest_hash, &pk.to_non_identity());
+        let fingerprint = joint.fingerprint;
         if let Some(text) = &status.fingerprint {
             if board_hash("fingerprint", text)? != *fingerprint.as_bytes() {
                 return Err(VoterError::board("the status names another fingerprint"));
@@ -213,10 +238,11 @@ impl SetupScan {
         Ok(Election {
             id: self.election,
             board: self.board,
-            manifest,
+            manifest: Manifest::clone(rules.manifest()),
             manifest_hash,
             pk,
             fingerprint,
+            qualified: joint.qualified.clone(),
             state: status.state.clone(),
             bundle_sha256,
         })
@@ -234,10 +260,13 @@ pub struct Election {
     pub manifest: Manifest,
     /// Its leaf hash.
     pub manifest_hash: Hash,
-    /// The joint election key.
+    /// The joint election key, as the key ceremony's rules recomputed it
+    /// (SPEC.md §8.5.4, §10.3 rule 5).
     pub pk: PublicKey,
-    /// The election fingerprint (SPEC.md §3.1).
+    /// The election fingerprint (SPEC.md §3.1), from the state machine.
     pub fingerprint: Fingerprint,
+    /// The qualified dealers whose commitments `PK` sums (SPEC.md §8.5.4).
+    pub qualified: Vec<u32>,
     /// The state the board reported.
     pub state: String,
     /// The bundle hash the board reported (from the `voting_opened` entry).

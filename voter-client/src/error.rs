@@ -1,6 +1,7 @@
 //! The library's one error type. Every message is a sentence a voter can
 //! read: the page shows it as it is, the command line prints it.
 
+use psephos_crypto::election::Violation;
 use psephos_crypto::log::{CheckpointError, MerkleError};
 use psephos_crypto::record::RecordError;
 use thiserror::Error;
@@ -20,6 +21,23 @@ pub enum VoterError {
     /// with itself. This is evidence, not a glitch.
     #[error("the board's answer does not check out: {0}")]
     Board(String),
+    /// An entry of the board's log breaks a rule of the election
+    /// (SPEC.md §8.5, §10.3, §10.7, §11.3–§11.4), as the one state machine
+    /// of `psephos_crypto::election` judges it: the entry counts for no
+    /// role, so the client refuses the election (SPEC.md §13.1). Like
+    /// [`VoterError::Board`], this is evidence against the board.
+    #[error(
+        "the board's log breaks the election's rules: entry {index} ({kind}) breaks rule {rule:?}: {violation}",
+        rule = .violation.rule
+    )]
+    Rule {
+        /// The entry's index.
+        index: u64,
+        /// Its type (`joint_key`, `manifest`, …).
+        kind: &'static str,
+        /// The rule it breaks (its SPEC.md section is `violation.rule.section()`) and how.
+        violation: Violation,
+    },
     /// The board refused a request (its JSON error, or an HTTP status).
     #[error("the board refused: {0}")]
     Refused(String),

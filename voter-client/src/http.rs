@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::api::{
-    ApiError, BoardInfo, BoardReceipt, ConsistencyProof, ElectionStatus, InclusionProof,
+    BoardInfo, BoardReceipt, ConsistencyProof, ElectionStatus, ErrorBody, InclusionProof,
 };
 use crate::election::{Board, Election, SetupScan, SCAN_PAGE};
 use crate::error::{Result, VoterError};
@@ -46,7 +46,7 @@ impl BoardClient {
         if status.is_success() {
             return Ok(text);
         }
-        match serde_json::from_str::<ApiError>(&text) {
+        match serde_json::from_str::<ErrorBody>(&text) {
             Ok(e) => Err(VoterError::Refused(format!("{} ({})", e.message, e.error))),
             Err(_) => Err(VoterError::Refused(format!("HTTP {status}"))),
         }

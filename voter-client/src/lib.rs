@@ -6,7 +6,7 @@
 //!
 //! | module | does | spec |
 //! |---|---|---|
-//! | [`election`] | learns an election from the log: manifest, joint key, fingerprint, all checked against the signed checkpoint | SPEC.md §13.1 |
+//! | [`election`] | learns an election from the log: replays entry 0 to the joint key through the election's rules (`psephos_crypto::election`), checked against the signed checkpoint | SPEC.md §13.1, §10.3, §10.7 |
 //! | [`choice`] | contest rules and choice errors in words; the CLI's choice syntax | SPEC.md §6.1 |
 //! | [`credential`] | the voter's Ed25519 credential | SPEC.md §12 |
 //! | [`cast`] | encrypt + sign a ballot, tracking code, Benaloh audit codes | SPEC.md §13.2, §13.3 |

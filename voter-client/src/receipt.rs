@@ -150,6 +150,7 @@ impl Receipt {
             origin: verifier.name().to_string(),
             key: self.board_key.clone(),
             public_key: hex::encode(verifier.verifying_key().to_bytes()),
+            mirror: None,
         })
     }
 

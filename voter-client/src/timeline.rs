@@ -2,9 +2,15 @@
 //! (SPEC.md §10.6), from the `time` of the entries that moved it
 //! (SPEC.md §9.2). The page reads the first and the last entries of the
 //! log; states whose entry is not among them are shown without a time.
+//!
+//! This is a display over windows of the log, not a check: it does not
+//! replay the rules (the board, mirrors and verifier do, with
+//! `psephos_crypto::election`), it only dates the entries that move the
+//! [`Phase`], whose names it takes from there.
 
 use std::collections::BTreeSet;
 
+use psephos_crypto::election::Phase;
 use psephos_crypto::record::Entry;
 use serde::{Deserialize, Serialize};
 
@@ -58,18 +64,19 @@ impl Timeline {
             }
             let kind: Kind = serde_json::from_str(entry.body.get())
                 .map_err(|e| crate::VoterError::board(format!("entry {}: {e}", entry.index)))?;
-            let state = match kind.kind.as_str() {
-                "manifest" => Some("setup"),
-                "trustee_registration" => Some("key_ceremony"),
+            let phase = match kind.kind.as_str() {
+                "manifest" => Some(Phase::Setup),
+                "trustee_registration" => Some(Phase::KeyCeremony),
                 "key_ack" => {
                     self.acks += 1;
-                    (self.acks == self.threshold).then_some("ready")
+                    (self.acks == self.threshold).then_some(Phase::Ready)
                 }
-                "voting_opened" => Some("open"),
-                "voting_closed" => Some("closed"),
-                "result" => Some("tallied"),
+                "voting_opened" => Some(Phase::Open),
+                "voting_closed" => Some(Phase::Closed),
+                "result" => Some(Phase::Tallied),
                 _ => None,
             };
+            let state = phase.map(Phase::as_str);
             if let Some(state) = state {
                 if !self.found.iter().any(|m| m.state == state) {
                     self.found.push(Milestone {

@@ -360,7 +360,8 @@ pub fn bench_encrypt(rounds: u32) -> Result<f64, JsError> {
 }
 
 /// The manifest (entry 0, checked: canonical line, signature by the board,
-/// this election): `{"title","trustees":[names],"threshold","contests":[{"id","title","options"}]}`.
+/// this election, the manifest rules of SPEC.md §10.7 and §11.3):
+/// `{"title","trustees":[names],"threshold","contests":[{"id","title","options"}]}`.
 #[wasm_bindgen]
 pub fn manifest_summary(board_json: &str, election: &str, line: &str) -> Result<String, JsError> {
     let info: BoardInfo = parse("the board description", board_json).map_err(js)?;

@@ -139,12 +139,11 @@ fn serve(assets: &WebAssets, name: &str) -> Response {
         assets.files.get(name).cloned()
     };
     let Some(body) = body else {
-        let message = format!("the page bundle has no file {name:?}");
-        return (
-            StatusCode::NOT_FOUND,
-            axum::Json(serde_json::json!({"error": "not_found", "message": message})),
-        )
-            .into_response();
+        let body = crate::api::ErrorBody {
+            error: "not_found".into(),
+            message: format!("the page bundle has no file {name:?}"),
+        };
+        return (StatusCode::NOT_FOUND, axum::Json(body)).into_response();
     };
     let mut response = body.into_response();
     let headers = response.headers_mut();
@@ -253,8 +252,8 @@ mod tests {
             (s, ct.as_str()),
             (StatusCode::NOT_FOUND, "application/json")
         );
-        let error: serde_json::Value = serde_json::from_slice(&b).unwrap();
-        assert_eq!(error["error"], "not_found");
+        let error: crate::api::ErrorBody = serde_json::from_slice(&b).unwrap();
+        assert_eq!(error.error, "not_found");
     }
 
     #[tokio::test]

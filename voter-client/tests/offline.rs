@@ -8,16 +8,25 @@
 
 mod common;
 
-use common::{FakeBoard, ID};
+use common::{FakeBoard, ID, N, T};
+use ed25519_dalek::SigningKey;
+use psephos_crypto::election::{Rule, Violation};
+use psephos_crypto::elgamal::SecretKey;
 use psephos_crypto::record::Payload;
+use psephos_crypto::threshold::{joint_key, verification_key};
+use psephos_crypto::{Fingerprint, Point};
 use psephos_voter::cast::{check_audit_code, AuditCode, PreparedBallot};
 use psephos_voter::credential::Credential;
 use psephos_voter::election::{Board, SetupScan};
+use psephos_voter::http::BoardClient;
 use psephos_voter::receipt::{check_consistency, Consistency, Receipt};
+use psephos_voter::VoterError;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
 use rand_core::OsRng;
 
 fn credential() -> Credential {
-    Credential::from_key(ed25519_dalek::SigningKey::generate(&mut OsRng))
+    Credential::from_key(SigningKey::generate(&mut OsRng))
 }
 
 #[test]
@@ -25,7 +34,290 @@ fn election_is_learned_from_the_signed_log() {
     let board = FakeBoard::new();
     let e = board.election();
     assert_eq!(e.contests().len(), 2);
-    assert_eq!(e.pk, board.secret.public_key());
+    assert_eq!(e.manifest.trustees.len(), N as usize);
+    assert_eq!(e.pk, board.pk());
+    assert_eq!(e.qualified, (1..=N).collect::<Vec<_>>());
+    assert_eq!(
+        e.fingerprint,
+        Fingerprint::election(&board.manifest_hash(), &board.pk().to_non_identity())
+    );
+}
+
+// ---- a lying board: entries that break the election's rules (SPEC.md §13.1) ----
+
+/// The rule the client names when it refuses `board`'s log.
+fn refusal(board: &FakeBoard) -> (u64, &'static str, Violation) {
+    match board.learn() {
+        Err(VoterError::Rule {
+            index,
+            kind,
+            violation,
+        }) => (index, kind, violation),
+        other => panic!("the client should refuse the log with a broken rule: {other:?}"),
+    }
+}
+
+/// The honest joint key's fields.
+fn honest(board: &FakeBoard) -> (Vec<u32>, psephos_crypto::elgamal::PublicKey, Vec<Point>) {
+    match board.honest_joint_key() {
+        Payload::JointKey {
+            qualified,
+            public_key,
+            verification_keys,
+        } => (qualified, public_key, verification_keys),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// `PK` and the verification keys over the commitments of `dealers` only.
+fn key_of(board: &FakeBoard, dealers: &[u32]) -> (psephos_crypto::elgamal::PublicKey, Vec<Point>) {
+    let commitments: Vec<Vec<Point>> = dealers
+        .iter()
+        .map(|&i| board.trustees[i as usize - 1].poly.commitments())
+        .collect();
+    let refs: Vec<&[Point]> = commitments.iter().map(Vec::as_slice).collect();
+    let pk = joint_key(&refs).unwrap();
+    let vks = (1..=N)
+        .map(|l| *verification_key(l, &refs).unwrap().as_point())
+        .collect();
+    (pk, vks)
+}
+
+#[test]
+fn a_joint_key_that_is_not_the_sum_of_the_qualified_commitments_is_refused() {
+    let mut board = FakeBoard::seeded(3);
+    let (qualified, _, verification_keys) = honest(&board);
+    // The board swaps in a key whose secret it knows, re-chains and re-signs.
+    let own = SecretKey::random(&mut ChaCha20Rng::seed_from_u64(30)).public_key();
+    let key = board.key.clone();
+    let index = board.rewrite_last(
+        &key,
+        Payload::JointKey {
+            qualified,
+            public_key: own,
+            verification_keys,
+        },
+    );
+    let (at, kind, violation) = refusal(&board);
+    assert_eq!((at, kind), (index, "joint_key"));
+    assert_eq!(violation.rule, Rule::JointKeyMismatch, "{violation}");
+    let err = board.learn().unwrap_err().to_string();
+    assert!(
+        err.contains(&format!(
+            "entry {index} (joint_key) breaks rule JointKeyMismatch"
+        )) && err.contains("Σ A_i0")
+            && err.contains("SPEC.md §10.3 rule 5"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_wrong_verification_key_is_refused() {
+    let mut board = FakeBoard::seeded(4);
+    let (qualified, public_key, mut verification_keys) = honest(&board);
+    verification_keys.swap(0, 1);
+    let key = board.key.clone();
+    let index = board.rewrite_last(
+        &key,
+        Payload::JointKey {
+            qualified,
+            public_key,
+            verification_keys,
+        },
+    );
+    let (at, _, violation) = refusal(&board);
+    assert_eq!(at, index);
+    assert_eq!(violation.rule, Rule::JointKeyMismatch);
+    assert!(violation.message.contains("[1, 2]"), "{violation}");
+}
+
+#[test]
+fn a_joint_key_that_leaves_out_a_qualified_dealer_is_refused() {
+    // Consistent in itself: PK and X_l over dealers 1 and 2, but dealer 3
+    // revealed validly and nobody complained.
+    let mut board = FakeBoard::seeded(5);
+    let (public_key, verification_keys) = key_of(&board, &[1, 2]);
+    let key = board.key.clone();
+    let index = board.rewrite_last(
+        &key,
+        Payload::JointKey {
+            qualified: vec![1, 2],
+            public_key,
+            verification_keys,
+        },
+    );
+    let (at, _, violation) = refusal(&board);
+    assert_eq!(at, index);
+    assert_eq!(violation.rule, Rule::QualifiedMismatch, "{violation}");
+}
+
+#[test]
+fn a_joint_key_with_fewer_than_t_qualified_dealers_is_refused() {
+    // Only dealer 1 reveals; the board posts a key over it alone.
+    let mut board = FakeBoard::with_manifest(6, |_| {});
+    board.register_all();
+    let reveals = board.commit_all();
+    board.reveal(&reveals[0]);
+    let (public_key, verification_keys) = key_of(&board, &[1]);
+    let key = board.key.clone();
+    let index = board.append(
+        &key,
+        Payload::JointKey {
+            qualified: vec![1],
+            public_key,
+            verification_keys,
+        },
+    );
+    let (at, _, violation) = refusal(&board);
+    assert_eq!(at, index);
+    assert_eq!(violation.rule, Rule::TooFewQualified, "{violation}");
+    assert!(
+        violation.message.contains(&format!("the threshold is {T}")),
+        "{violation}"
+    );
+}
+
+#[test]
+fn a_joint_key_not_signed_by_the_board_is_refused() {
+    let mut board = FakeBoard::seeded(7);
+    let payload = board.honest_joint_key();
+    let trustee = board.trustees[0].key.clone();
+    let index = board.rewrite_last(&trustee, payload);
+    let (at, _, violation) = refusal(&board);
+    assert_eq!(at, index);
+    assert_eq!(violation.rule, Rule::BoardOnly);
+}
+
+#[test]
+fn an_invalid_manifest_is_refused_at_entry_0() {
+    let board = FakeBoard::with_manifest(8, |m| m.threshold = N + 1);
+    let mut scan = SetupScan::new(ID, Board::from_info(&board.info).unwrap());
+    match scan.push_lines(&board.jsonl()) {
+        Err(VoterError::Rule {
+            index: 0,
+            kind: "manifest",
+            violation,
+        }) => {
+            assert_eq!(violation.rule, Rule::InvalidManifest);
+            assert!(violation.to_string().contains("§10.7"), "{violation}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(scan.manifest().is_none());
+}
+
+/// Serve `board`'s log over the board API (SPEC.md §10.1) on a local port,
+/// as the lying board would; returns its base URL and the runtime that
+/// serves it (the server stops when the runtime is dropped).
+fn serve(board: &FakeBoard) -> (String, tokio::runtime::Runtime) {
+    use axum::extract::Query;
+    use axum::routing::get;
+    use std::collections::HashMap;
+
+    let info = serde_json::to_string(&board.info).unwrap();
+    let status = serde_json::to_string(&board.status()).unwrap();
+    let lines = board.lines.clone();
+    let proofs: Vec<String> = (0..board.tree.len())
+        .map(|i| serde_json::to_string(&board.inclusion(i)).unwrap())
+        .collect();
+    let app = axum::Router::new()
+        .route("/api/v1/board", get(move || async move { info }))
+        .route(
+            &format!("/api/v1/elections/{ID}"),
+            get(move || async move { status }),
+        )
+        .route(
+            &format!("/api/v1/elections/{ID}/entries"),
+            get(move |Query(q): Query<HashMap<String, usize>>| async move {
+                let end = q
+                    .get("end")
+                    .copied()
+                    .unwrap_or(lines.len())
+                    .min(lines.len());
+                let start = q.get("start").copied().unwrap_or(0).min(end);
+                lines[start..end]
+                    .iter()
+                    .map(|l| format!("{l}\n"))
+                    .collect::<String>()
+            }),
+        )
+        .route(
+            &format!("/api/v1/elections/{ID}/proof/inclusion"),
+            get(move |Query(q): Query<HashMap<String, usize>>| async move {
+                proofs[q.get("index").copied().unwrap_or(0)].clone()
+            }),
+        );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, rt)
+}
+
+#[test]
+fn a_lying_board_over_http_is_refused_by_the_library_and_the_command_line() {
+    let honest_board = FakeBoard::seeded(9);
+    let (url, _rt) = serve(&honest_board);
+    let (election, _) = BoardClient::new(&url).unwrap().election(ID).unwrap();
+    assert_eq!(election.pk, honest_board.pk());
+
+    let mut board = FakeBoard::seeded(9);
+    let (qualified, _, verification_keys) = honest(&board);
+    let own = SecretKey::random(&mut ChaCha20Rng::seed_from_u64(90)).public_key();
+    let key = board.key.clone();
+    let index = board.rewrite_last(
+        &key,
+        Payload::JointKey {
+            qualified,
+            public_key: own,
+            verification_keys,
+        },
+    );
+    let (url, _rt) = serve(&board);
+    match BoardClient::new(&url).unwrap().election(ID) {
+        Err(VoterError::Rule {
+            index: at,
+            violation,
+            ..
+        }) => {
+            assert_eq!(at, index);
+            assert_eq!(violation.rule, Rule::JointKeyMismatch);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The command line says which entry breaks which rule, and casts nothing.
+    let dir = std::env::temp_dir().join(format!("psephos-lying-board-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cred = dir.join("voter.credential");
+    let voter = SigningKey::generate(&mut ChaCha20Rng::seed_from_u64(91));
+    std::fs::write(
+        &cred,
+        psephos_crypto::credential::encode_credential(&voter).as_bytes(),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_psephos-vote"))
+        .args(["cast", "--board", &url, "--election", ID, "--credential"])
+        .arg(&cred)
+        .args(["--choose", "mayor=ana"])
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "entry {index} (joint_key) breaks rule JointKeyMismatch"
+        )) && err.contains("SPEC.md §10.3 rule 5"),
+        "{err}"
+    );
+    assert!(!err.contains("Tracking code"), "{err}");
 }
 
 #[test]
@@ -40,18 +332,22 @@ fn a_status_naming_another_election_key_is_refused() {
     );
     let mut scan = SetupScan::new(ID, Board::from_info(&board.info).unwrap());
     scan.push_lines(&board.jsonl()).unwrap();
-    assert!(scan.finish(&status, &board.inclusion(1)).is_err());
+    assert!(scan
+        .finish(&status, &board.inclusion(board.joint_key_index()))
+        .is_err());
 }
 
 #[test]
 fn a_checkpoint_signed_by_another_key_or_for_another_log_is_refused() {
     let board = FakeBoard::new();
-    let impostor = FakeBoard::new();
+    let impostor = FakeBoard::seeded(2);
     let mut status = board.status();
     status.checkpoint = impostor.checkpoint();
     let mut scan = SetupScan::new(ID, Board::from_info(&board.info).unwrap());
     scan.push_lines(&board.jsonl()).unwrap();
-    assert!(scan.finish(&status, &board.inclusion(1)).is_err());
+    assert!(scan
+        .finish(&status, &board.inclusion(board.joint_key_index()))
+        .is_err());
     let mut scan = SetupScan::new("e2", Board::from_info(&board.info).unwrap());
     assert!(
         scan.push_lines(&board.jsonl()).is_err(),
@@ -180,13 +476,14 @@ fn receipt_is_accepted_only_for_the_ballot_sent_and_stays_consistent() {
     };
     let outcome =
         check_consistency(&receipt, &identity, &board.checkpoint(), Some(&proof)).unwrap();
+    let size = board.tree.len();
     assert!(
-        matches!(outcome, Consistency::Consistent { size: 4, .. }),
+        matches!(outcome, Consistency::Consistent { size: s, .. } if s == size),
         "{outcome:?}"
     );
 
     let mut fork = FakeBoard {
-        lines: board.lines[..2].to_vec(),
+        lines: board.lines[..answer.index as usize].to_vec(),
         tree: psephos_crypto::log::MerkleTree::new(),
         ..board
     };

@@ -14,6 +14,7 @@ use psephos_crypto::record::{Body, Payload, Post};
 use psephos_voter::cast::{check_audit_code, PreparedBallot};
 use psephos_voter::credential::Credential;
 use psephos_voter::receipt::Receipt;
+use psephos_voter::VoterError;
 use rand_core::OsRng;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -71,6 +72,53 @@ fn receipt_is_checked_in_the_browser() {
         &line,
     )
     .unwrap();
+}
+
+#[wasm_bindgen_test]
+fn a_joint_key_the_rules_refuse_is_refused_in_the_browser() {
+    // Learning an honest election replays its ceremony: 3 dealers, t = 2
+    // coefficient proofs each (SPEC.md §13.1).
+    let mut board = FakeBoard::seeded(11);
+    let start = js_sys::Date::now();
+    let e = board.election();
+    console_log!(
+        "learn an election (3 trustees, t = 2): {:.1} ms",
+        js_sys::Date::now() - start
+    );
+    assert_eq!(e.pk, board.pk());
+    // The board rewrites PK, re-chains and re-signs: the rules refuse it.
+    let Payload::JointKey {
+        qualified,
+        verification_keys,
+        ..
+    } = board.honest_joint_key()
+    else {
+        panic!("not a joint key");
+    };
+    let own = psephos_crypto::elgamal::SecretKey::random(&mut OsRng).public_key();
+    let key = board.key.clone();
+    let index = board.rewrite_last(
+        &key,
+        Payload::JointKey {
+            qualified,
+            public_key: own,
+            verification_keys,
+        },
+    );
+    match board.learn() {
+        Err(VoterError::Rule {
+            index: at,
+            violation,
+            ..
+        }) => {
+            assert_eq!(at, index);
+            assert_eq!(
+                violation.rule,
+                psephos_crypto::election::Rule::JointKeyMismatch
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[wasm_bindgen_test]

@@ -1,6 +1,7 @@
 //! The mirror's client of the upstream board's read API (SPEC.md §10.1)
 //! and of its cosignature endpoint (SPEC.md §10.9).
 //!
+//! The answers are the board API's documents (`psephos_crypto::wire`).
 //! Everything the upstream answers is untrusted input: a failed request or
 //! an answer of the wrong shape is [`BoardError::Unavailable`] (retried
 //! with backoff), never a panic. What the answers *mean* (signatures,
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use psephos_crypto::encoding::decode_hex32;
 use psephos_crypto::log::merkle::Hash;
+use psephos_crypto::wire::{ConsistencyProof, ElectionSummary, ErrorBody};
 use serde::Deserialize;
 
 use crate::api::{valid_id, MAX_PAGE};
@@ -18,28 +20,8 @@ use crate::error::{BoardError, Result};
 /// How long one request to the upstream may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// `GET /api/v1/board`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct BoardInfo {
-    /// The board's origin (its note key name).
-    pub origin: String,
-    /// The board's note verifier key (vkey).
-    pub key: String,
-    /// The board's Ed25519 key, hex.
-    pub public_key: String,
-}
-
-#[derive(Deserialize)]
-struct ElectionItem {
-    id: String,
-}
-
-#[derive(Deserialize)]
-struct ConsistencyAnswer {
-    from: u64,
-    to: u64,
-    proof: Vec<String>,
-}
+/// `GET /api/v1/board`, the board API's own document.
+pub use psephos_crypto::wire::BoardInfo;
 
 /// What the upstream said to a cosignature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +112,7 @@ impl Upstream {
 
     /// The ids of the upstream's elections.
     pub async fn elections(&self) -> Result<Vec<String>> {
-        let items: Vec<ElectionItem> = self
+        let items: Vec<ElectionSummary> = self
             .get_json(&format!("{}/api/v1/elections", self.base))
             .await?;
         Ok(items.into_iter().map(|e| e.id).collect())
@@ -166,7 +148,7 @@ impl Upstream {
     /// The consistency proof from `from` to `to` entries.
     pub async fn consistency(&self, id: &str, from: u64, to: u64) -> Result<Vec<Hash>> {
         let url = self.election_url(id, &format!("/proof/consistency?from={from}&to={to}"))?;
-        let answer: ConsistencyAnswer = self.get_json(&url).await?;
+        let answer: ConsistencyProof = self.get_json(&url).await?;
         if answer.from != from || answer.to != to {
             return Err(unavailable(format!(
                 "GET {url}: a proof from {} to {}",
@@ -219,6 +201,10 @@ impl Upstream {
             return Ok(Delivery::Accepted);
         }
         let text = resp.text().await.unwrap_or_default();
+        let text = match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(e) => format!("{} ({})", e.message, e.error),
+            Err(_) => text,
+        };
         let text: String = text.chars().take(300).collect();
         if status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429 {
             return Ok(Delivery::Refused(status.as_u16(), text));
