@@ -176,8 +176,22 @@ impl Neg for Point {
 
 impl Serialize for Point {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
+        serialize_hex32(&self.bytes, s)
     }
+}
+
+/// Write 32 bytes as 64 lowercase hex digits without a heap allocation:
+/// every body is re-serialized to check its canonical form (SPEC.md
+/// §9.1.1), a ballot has dozens of points and scalars, and the verifier
+/// does this for every ballot.
+pub(crate) fn serialize_hex32<S: Serializer>(
+    bytes: &[u8; 32],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    let mut buf = [0u8; 64];
+    hex::encode_to_slice(bytes, &mut buf).map_err(serde::ser::Error::custom)?;
+    let text = std::str::from_utf8(&buf).map_err(serde::ser::Error::custom)?;
+    s.serialize_str(text)
 }
 
 impl<'de> Deserialize<'de> for Point {
@@ -289,7 +303,7 @@ impl fmt::Debug for Scalar {
 
 impl Serialize for Scalar {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
+        serialize_hex32(&self.0.to_bytes(), s)
     }
 }
 
@@ -322,7 +336,7 @@ pub mod hex32 {
 
     /// Serialize 32 bytes as lowercase hex.
     pub fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(bytes))
+        super::serialize_hex32(bytes, s)
     }
 
     /// Deserialize exactly 64 lowercase hex digits.

@@ -387,18 +387,46 @@ pub fn parse_body(body_text: &str) -> Result<Body, RecordError> {
 /// same bytes back (SPEC.md §9.1.1): one byte form per body, so one
 /// tracking code per ballot, and no field a role would silently drop.
 pub fn require_canonical<T: Serialize>(parsed: &T, text: &str) -> Result<(), RecordError> {
-    let again = serde_json::to_string(parsed).map_err(malformed("body"))?;
-    if again == text {
-        return Ok(());
-    }
-    let at = again
-        .bytes()
-        .zip(text.bytes())
-        .position(|(a, b)| a != b)
-        .unwrap_or_else(|| again.len().min(text.len()));
+    // Compared as it is written: no copy of the body is allocated.
+    let mut cmp = CompareWriter {
+        expected: text.as_bytes(),
+        at: 0,
+        differs: None,
+    };
+    serde_json::to_writer(&mut cmp, parsed).map_err(malformed("body"))?;
+    let at = match cmp.differs {
+        Some(at) => at,
+        None if cmp.at == text.len() => return Ok(()),
+        None => cmp.at,
+    };
     Err(RecordError::NotCanonical(format!(
-        "differs from the canonical serialization at byte {at} (unknown or duplicate fields, whitespace, key order, escapes or number forms)"
+        "differs from the canonical serialization at byte {at} (unknown fields, whitespace, key order, escapes or number forms)"
     )))
+}
+
+/// An `io::Write` that compares what is written with `expected`.
+struct CompareWriter<'a> {
+    expected: &'a [u8],
+    at: usize,
+    differs: Option<usize>,
+}
+
+impl std::io::Write for CompareWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.differs.is_none() {
+            let rest = self.expected.get(self.at..).unwrap_or_default();
+            match rest.iter().zip(buf).position(|(a, b)| a != b) {
+                Some(k) => self.differs = Some(self.at + k),
+                None if buf.len() > rest.len() => self.differs = Some(self.at + rest.len()),
+                None => self.at += buf.len(),
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// `verify_strict` over `"psephos/entry/v1\n" ‖ body text` (SPEC.md §9.1).
