@@ -31,7 +31,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use psephos_crypto::record::{Manifest, TrusteeInfo};
+use psephos_crypto::record::{Manifest, TrusteeInfo, DEFAULT_MIN_COUNTED};
 use psephos_trustee::board::{AdminClient, BoardClient as _, HttpBoard, PAGE};
 use psephos_trustee::credentials::{self, AuthorityKeyFile};
 use psephos_trustee::keyfile::{Passphrase, WorkFactor};
@@ -417,6 +417,11 @@ impl DemoContext {
                 .collect(),
             threshold: self.args.threshold,
             credential_authority: ca.author(),
+            witnesses: Vec::new(),
+            witness_quorum: 0,
+            // A demo of a handful of voters still decrypts (SPEC.md §10.5
+            // would otherwise refuse a tally of fewer than 10).
+            min_counted: Some((self.args.voters as u64).clamp(1, DEFAULT_MIN_COUNTED)),
         }
     }
 
@@ -799,8 +804,8 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 fn wait_for_result(board: &HttpBoard, id: &str) -> Result<Vec<Vec<u64>>> {
     for _ in 0..100 {
         let status = board.status(id)?;
-        if let Some(r) = status.other.get("result").filter(|r| !r.is_null()) {
-            return serde_json::from_value(r.clone()).context("the board's result");
+        if let Some(r) = status.result {
+            return Ok(r);
         }
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -39,7 +39,7 @@ use psephos_crypto::record::{
 };
 use psephos_crypto::share_encryption::{decrypt_share, encrypt_share};
 use psephos_crypto::threshold::{KeyShare, Polynomial};
-use psephos_crypto::wire::{CreateElection, Created, ElectionStatus, ErrorBody};
+use psephos_crypto::wire::{CreateElection, Created, ElectionStatus, ErrorBody, OpenVoting};
 use psephos_crypto::{Fingerprint, Point};
 use rand_core::{OsRng, RngCore};
 use serde::Deserialize;
@@ -356,12 +356,13 @@ impl Client {
             .await
     }
 
-    /// An admin action: `finalize-keys`, `open` (with body) or `close`.
+    /// An admin action: `close-commits`, `finalize-keys`, `open` (with an
+    /// [`OpenVoting`] body) or `close`.
     pub async fn admin(
         &self,
         election: &str,
         action: &str,
-        body: Value,
+        body: impl serde::Serialize,
     ) -> anyhow::Result<Result<Receipt, ApiError>> {
         self.post_raw(
             &format!("/api/v1/elections/{election}/{action}"),
@@ -518,6 +519,10 @@ impl SimElection {
                 .collect(),
             threshold: t,
             credential_authority: AuthorKey::of(&authority),
+            witnesses: Vec::new(),
+            witness_quorum: 0,
+            // Test elections decrypt a handful of ballots.
+            min_counted: Some(1),
         };
         SimElection {
             id: id.to_owned(),
@@ -753,13 +758,18 @@ impl SimElection {
     /// bundle (SPEC.md §10.1 `open` without a hash); one that serves none
     /// is given a fixed test hash.
     pub async fn open(&self, client: &Client) -> anyhow::Result<Receipt> {
-        match client.admin(&self.id, "open", json!({})).await? {
+        match client
+            .admin(&self.id, "open", OpenVoting::default())
+            .await?
+        {
             Ok(receipt) => Ok(receipt),
             Err(e) if e.body.error == "missing_bundle" => Ok(client
                 .admin(
                     &self.id,
                     "open",
-                    json!({"bundle_sha256": hex::encode([7u8; 32])}),
+                    OpenVoting {
+                        bundle_sha256: Some(hex::encode([7u8; 32])),
+                    },
                 )
                 .await??),
             Err(e) => Err(e.into()),

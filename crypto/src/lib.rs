@@ -18,6 +18,7 @@
 //! | [`election`] — the election state machine every role replays | §8.5, §10.3–§10.6, §11 |
 //! | [`credential`] — the printable voter credential code | §12.2 |
 //! | [`wire`] — the board API's JSON documents | §10.1 |
+//! | [`witness`] — the manifest's witnesses and cosignature quorums | §14.1 |
 //!
 //! Parsing is the only way to obtain a typed value from bytes: a [`Point`]
 //! or [`Scalar`] that exists is canonical.
@@ -37,6 +38,7 @@ pub mod share_encryption;
 pub mod threshold;
 pub mod transcript;
 pub mod wire;
+pub mod witness;
 
 pub use encoding::{Point, Scalar};
 pub use error::{Error, Result};

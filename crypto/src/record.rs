@@ -143,6 +143,34 @@ pub struct Manifest {
     pub threshold: u32,
     /// The key that signs the credential list.
     pub credential_authority: AuthorKey,
+    /// The mirrors the election relies on to keep the board to one
+    /// history (SPEC.md §14.1); none unless named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<crate::witness::Witness>,
+    /// How many of them must cosign a checkpoint before a trustee acts on
+    /// it (SPEC.md §14.1); written only when not 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub witness_quorum: u32,
+    /// The fewest counted credentials a tally may be decrypted for
+    /// (SPEC.md §10.5); absent means [`DEFAULT_MIN_COUNTED`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_counted: Option<u64>,
+}
+
+/// The `min_counted` of a manifest that names none (SPEC.md §10.5): a
+/// smaller tally would let the trustees' decryption reveal how a few
+/// voters voted.
+pub const DEFAULT_MIN_COUNTED: u64 = 10;
+
+impl Manifest {
+    /// `min_counted`, or its default.
+    pub fn min_counted(&self) -> u64 {
+        self.min_counted.unwrap_or(DEFAULT_MIN_COUNTED)
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A dealer's share for one recipient, encrypted to the recipient's

@@ -6,8 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::election::{Election, Phase};
 use crate::elgamal::Ciphertext;
 use crate::record::{Manifest, TrusteeInfo};
+use crate::Point;
 
 /// `GET /api/v1/board`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +122,102 @@ pub struct ElectionStatus {
     pub checkpoint: String,
 }
 
+impl ElectionStatus {
+    /// The status document (SPEC.md §10.1) of `election`, the state after
+    /// a log of `size` entries whose latest signed checkpoint is
+    /// `checkpoint`. The board and every stand-in for it fill the document
+    /// this one way.
+    pub fn of(election: &Election, size: u64, checkpoint: String) -> Self {
+        let r = election;
+        let c = r.ceremony();
+        let joint = r.joint();
+        ElectionStatus {
+            id: r.id().to_owned(),
+            title: r.manifest().title.clone(),
+            state: r.phase().as_str().to_owned(),
+            size,
+            manifest_hash: hex::encode(r.manifest_hash()),
+            manifest: r.manifest().as_ref().clone(),
+            public_key: joint.map(|j| j.pk.as_point().to_hex()),
+            fingerprint: joint.map(|j| hex::encode(j.fingerprint.as_bytes())),
+            verification_keys: joint
+                .map(|j| j.verification_keys.iter().map(Point::to_hex).collect()),
+            qualified: joint.map(|j| j.qualified.clone()),
+            trustees: r.manifest().trustees.clone(),
+            threshold: r.t(),
+            registered: c.registrations.keys().copied().collect(),
+            committed: c.commits.keys().copied().collect(),
+            commits_closed: c.commits_closed.is_some(),
+            revealed: c.revealed.keys().copied().collect(),
+            complaints: c
+                .complaints
+                .iter()
+                .map(|x| ComplaintRef {
+                    trustee: x.trustee,
+                    dealer: x.dealer,
+                })
+                .collect(),
+            acks: c.acks.iter().copied().collect(),
+            credentials: r.credentials().map(|c| c.len() as u64),
+            bundle_sha256: r.bundle().map(hex::encode),
+            ballots: r.votes().ballots(),
+            counted: r.votes().counted_credentials(),
+            tally: r.tally().map(|t| t.as_ref().clone()),
+            decrypted: r.partials().iter().map(|(l, _)| *l).collect(),
+            result: r.result().cloned(),
+            waiting_for: waiting_for(r),
+            checkpoint,
+        }
+    }
+}
+
+/// The status document's `waiting_for` (SPEC.md §10.1): a sentence saying
+/// what `election` waits for next.
+pub fn waiting_for(election: &Election) -> String {
+    let r = election;
+    let c = r.ceremony();
+    let n = r.n() as usize;
+    let missing =
+        |have: Vec<u32>| -> Vec<u32> { (1..=r.n()).filter(|l| !have.contains(l)).collect() };
+    let joint = c.joint.is_some();
+    match r.phase() {
+        Phase::Setup => format!("trustee registrations (0 of {n})"),
+        Phase::KeyCeremony if c.registrations.len() < n => format!(
+            "trustee registrations from {:?}",
+            missing(c.registrations.keys().copied().collect())
+        ),
+        Phase::KeyCeremony if !joint && c.commits_closed.is_none() && c.commits.len() < n => {
+            format!(
+                "dkg_commit from {:?} (or the administrator's close-commits to go on without them)",
+                missing(c.commits.keys().copied().collect())
+            )
+        }
+        Phase::KeyCeremony if !joint && c.revealed.len() < c.commits.len() => format!(
+            "dkg_commitments from {:?} (or finalize-keys to disqualify them)",
+            c.commits
+                .keys()
+                .filter(|i| !c.revealed.contains_key(i))
+                .collect::<Vec<_>>()
+        ),
+        Phase::KeyCeremony if !joint => "complaints, then the administrator's finalize-keys".into(),
+        Phase::KeyCeremony => format!(
+            "key_ack from {} more trustee(s)",
+            (r.t() as usize).saturating_sub(c.acks.len())
+        ),
+        Phase::Ready if r.credentials().is_none() => {
+            "the credential list, then the administrator's open".into()
+        }
+        Phase::Ready => "the administrator's open".into(),
+        Phase::Open => "ballots, then the administrator's close".into(),
+        Phase::Closed => format!(
+            "partial decryptions ({} of {} valid)",
+            r.partials().len(),
+            r.t()
+        ),
+        Phase::Tallied => "nothing: the result is published".into(),
+    }
+}
+
 /// What a post's author gets back (SPEC.md §10.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
@@ -147,6 +245,17 @@ pub struct CreateElection {
     pub id: String,
     /// Its manifest.
     pub manifest: Manifest,
+}
+
+/// `POST /api/v1/elections/{id}/open` (SPEC.md §10.1): the voting page
+/// bundle `voting_opened` names. Without one (`{}`, or an empty body) the
+/// board names the bundle it serves.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenVoting {
+    /// The bundle's SHA-256, hex (SPEC.md §13.6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle_sha256: Option<String>,
 }
 
 /// `201` answer to `POST /api/v1/elections`.

@@ -95,6 +95,9 @@ fn party() -> Party {
             .collect(),
         threshold: T,
         credential_authority: ca.author(),
+        witnesses: Vec::new(),
+        witness_quorum: 0,
+        min_counted: Some(1),
     };
     Party {
         _dir: dir,
@@ -129,7 +132,14 @@ fn bench_ceremony_memory(runs: usize) -> Duration {
         let id = format!("bench{k}");
         board.create_election(&id, &p.manifest).unwrap();
         let start = Instant::now();
-        ceremony(&board, |id| board.finalize_keys(id).unwrap(), &mut p, &id);
+        ceremony(
+            &board,
+            |id| {
+                board.finalize_keys(id).unwrap();
+            },
+            &mut p,
+            &id,
+        );
         times.push(start.elapsed());
     }
     median(times)

@@ -90,6 +90,8 @@ pub struct ElectionSpec {
     pub decrypting: Vec<u32>,
     /// Seed of every key and every ballot.
     pub seed: [u8; 32],
+    /// The manifest's `min_counted` (SPEC.md §10.5; `None`: the default 10).
+    pub min_counted: Option<u64>,
 }
 
 /// A contest `id` with `options` options, `[min, max]` selections and
@@ -129,6 +131,8 @@ impl ElectionSpec {
             absent_dealer: None,
             decrypting: Vec::new(),
             seed: [7; 32],
+            // Tests cut this election down to a handful of ballots.
+            min_counted: Some(1),
         }
     }
 }
@@ -393,6 +397,9 @@ pub fn generate<S: Sink>(
             .collect(),
         threshold: t,
         credential_authority: AuthorKey::of(&credential_authority),
+        witnesses: Vec::new(),
+        witness_quorum: 0,
+        min_counted: spec.min_counted,
     };
     log.post(&board, Payload::Manifest(manifest))?;
     let manifest_hash = *log

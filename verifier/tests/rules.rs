@@ -592,6 +592,7 @@ const CASES: &[Case] = &[
     case!(PartialNotAllowed, partial_decryption_after_the_result),
     case!(PartialNotAllowed, partial_decryption_before_voting_closed),
     case!(DuplicatePartial, partial_decryption_twice_by_one_trustee),
+    case!(TooFewCounted, partial_decryption_of_fewer_than_min_counted),
     case!(InvalidPartial, partial_decryption_with_a_changed_share),
     case!(ResultNotAllowed, result_after_one_partial_decryption),
     case!(ResultNotAllowed, result_posted_twice),
@@ -1194,6 +1195,16 @@ fn partial_decryption_twice_by_one_trustee() -> Built {
     let first = pos(&rec, "partial_decryption", 0);
     rec.insert(first + 1, copy_of(&rec, first)).unwrap();
     breaks(rec, first + 1, Rule::DuplicatePartial)
+}
+
+/// The manifest names no `min_counted` (the default 10) and 6 credentials
+/// are counted: the trustees must not decrypt (SPEC.md §10.5).
+fn partial_decryption_of_fewer_than_min_counted() -> Built {
+    let mut s = spec("rules-min-counted");
+    s.min_counted = None;
+    let rec = TestRecord::generate(&s).unwrap();
+    let first = pos(&rec, "partial_decryption", 0);
+    breaks(rec, first, Rule::TooFewCounted)
 }
 
 fn partial_decryption_with_a_changed_share() -> Built {

@@ -58,6 +58,7 @@ fn weighted_multi_contest_record_with_a_disqualified_dealer_passes() {
         absent_dealer: None,
         decrypting: vec![4, 2, 3],
         seed: [3; 32],
+        min_counted: None,
     };
     let rec = TestRecord::generate(&spec).unwrap();
     let report = rec.verify().unwrap();

@@ -42,7 +42,8 @@ pub fn is_usable_key(key: &AuthorKey) -> bool {
 /// The manifest rules of SPEC.md §10.7: title 1–1,000 bytes; 1–100
 /// contests, each valid with a distinct id; 1–100 trustees numbered `1..n`
 /// in order with valid distinct keys; `1 ≤ t ≤ n`; a valid credential
-/// authority key.
+/// authority key; `min_counted` ≥ 1 when given; the witnesses and their
+/// quorum as §14.1 states.
 pub fn check_manifest(m: &Manifest) -> Result<(), Violation> {
     let bad = |why: String| broken(Rule::InvalidManifest, why);
     if m.title.is_empty() || m.title.len() > MAX_TITLE_BYTES {
@@ -86,5 +87,9 @@ pub fn check_manifest(m: &Manifest) -> Result<(), Violation> {
     if !is_usable_key(&m.credential_authority) {
         return bad("the credential authority key is not a valid Ed25519 key".into());
     }
+    if m.min_counted == Some(0) {
+        return bad("min_counted must be at least 1".into());
+    }
+    crate::witness::WitnessSet::new(&m.witnesses, m.witness_quorum)?;
     Ok(())
 }

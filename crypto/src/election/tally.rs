@@ -47,6 +47,16 @@ impl Election {
             );
         }
         self.trustee_authored(author, l)?;
+        let counted = self.votes.counted_credentials();
+        if counted < self.manifest.min_counted() {
+            return broken(
+                Rule::TooFewCounted,
+                format!(
+                    "the tally counts {counted} credentials, fewer than the manifest's min_counted {}: decrypting it could reveal how they voted",
+                    self.manifest.min_counted()
+                ),
+            );
+        }
         if self.partials.iter().any(|(k, _)| *k == l) {
             return broken(
                 Rule::DuplicatePartial,

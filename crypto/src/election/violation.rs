@@ -112,6 +112,9 @@ pub enum Rule {
     PartialNotAllowed,
     /// A trustee decrypts twice.
     DuplicatePartial,
+    /// A partial decryption of a tally of fewer counted credentials than
+    /// the manifest's `min_counted`.
+    TooFewCounted,
     /// A partial decryption whose proofs do not verify (or of the wrong length).
     InvalidPartial,
     /// A result before `t` valid partial decryptions, or a second one.
@@ -205,6 +208,7 @@ impl Rule {
         Rule::CiphertextReused,
         Rule::PartialNotAllowed,
         Rule::DuplicatePartial,
+        Rule::TooFewCounted,
         Rule::InvalidPartial,
         Rule::ResultNotAllowed,
         Rule::TallyMismatch,
@@ -247,7 +251,7 @@ impl Rule {
             NotEligible => "§10.4 rule 4",
             BallotMalformed | InvalidBallotProof => "§10.4 rule 5",
             CiphertextReused => "§10.4 rule 6",
-            PartialNotAllowed | DuplicatePartial | InvalidPartial => "§10.5",
+            PartialNotAllowed | DuplicatePartial | TooFewCounted | InvalidPartial => "§10.5",
             ResultNotAllowed | TallyMismatch | ResultTrustees | ResultShape | CountOutOfBound
             | CountMismatch => "§10.5",
         }
@@ -295,7 +299,7 @@ impl Rule {
             OpenNotAllowed | CloseNotAllowed | ElectionNotOpen | NotEligible | BallotMalformed
             | InvalidBallotProof | CiphertextReused => Check::V6,
             TallyMismatch => Check::V8,
-            PartialNotAllowed | DuplicatePartial | InvalidPartial => Check::V9,
+            PartialNotAllowed | DuplicatePartial | TooFewCounted | InvalidPartial => Check::V9,
             ResultNotAllowed | ResultTrustees | ResultShape | CountOutOfBound | CountMismatch => {
                 Check::V10
             }
@@ -346,6 +350,7 @@ impl Rule {
             AckKeyMismatch => (422, "key_mismatch"),
             InvalidCredentials => (422, "invalid_credentials"),
             ElectionNotOpen => (409, "election_not_open"),
+            TooFewCounted => (409, "too_few_ballots"),
             NotEligible => (403, "not_eligible"),
             BallotMalformed => (422, "ballot_malformed"),
             CiphertextReused => (409, "ciphertext_reused"),

@@ -6,19 +6,24 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ed25519_dalek::SigningKey;
-use psephos_crypto::ballot::{encrypt_ballot, BallotContext, Contest, ContestOption};
-use psephos_crypto::encoding::Scalar;
+use psephos_crypto::ballot::{
+    encrypt_ballot, short_tracking_code, tracking_code, BallotContext, Contest, ContestOption,
+};
+use psephos_crypto::encoding::{decode_hex32, Scalar};
+use psephos_crypto::log::checkpoint::{open_checkpoint, NoteVerifier};
+use psephos_crypto::log::merkle::{leaf_hash, verify_inclusion};
 use psephos_crypto::record::{
-    AuthorKey, Body, CredentialEntry, EncryptedShare, Manifest, Payload, Post, TrusteeInfo,
+    AuthorKey, Body, CredentialEntry, EncryptedShare, Entry, Manifest, Payload, Post, TrusteeInfo,
 };
 use psephos_crypto::share_encryption::encrypt_share;
 use psephos_crypto::threshold::Polynomial;
+use psephos_crypto::wire::{Created, ElectionStatus, Receipt};
 use psephos_trustee::board::BoardClient;
 use psephos_trustee::credentials::{self, AuthorityKeyFile};
 use psephos_trustee::keyfile::{Passphrase, WorkFactor};
 use psephos_trustee::state::TrusteeKeyFile;
 use psephos_trustee::steps::{self, Outcome};
-use psephos_trustee::view::fetch_ceremony_view;
+use psephos_trustee::view::{fetch_ceremony_view, fetch_view, Reading};
 use psephos_trustee::Result;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -28,11 +33,57 @@ use tempfile::TempDir;
 
 /// The administrator's actions.
 pub trait Admin {
-    fn create(&self, id: &str, manifest: &Manifest) -> Result<()>;
-    fn close_commits(&self, id: &str) -> Result<()>;
-    fn finalize(&self, id: &str) -> Result<()>;
-    fn open(&self, id: &str) -> Result<()>;
-    fn close(&self, id: &str) -> Result<()>;
+    fn create(&self, id: &str, manifest: &Manifest) -> Result<Created>;
+    fn close_commits(&self, id: &str) -> Result<Receipt>;
+    fn finalize(&self, id: &str) -> Result<Receipt>;
+    fn open(&self, id: &str) -> Result<Receipt>;
+    fn close(&self, id: &str) -> Result<Receipt>;
+}
+
+/// A receipt (SPEC.md §10.2) checked against the board that gave it: its
+/// checkpoint is signed with the key `GET /api/v1/board` names, under the
+/// election's origin, over a tree of its `size`; the inclusion proof puts
+/// the entry line's leaf hash at `index` in it; the tracking code is that
+/// of the entry's body bytes.
+pub fn check_receipt<B: BoardClient>(board: &B, id: &str, receipt: &Receipt) {
+    let info = board.board_info().unwrap();
+    let key = NoteVerifier::from_vkey(&info.key).unwrap();
+    let (checkpoint, _) = open_checkpoint(&receipt.checkpoint, &key).unwrap();
+    assert_eq!(checkpoint.origin, format!("{}/{id}", info.origin));
+    assert_eq!(checkpoint.size, receipt.size);
+    assert!(receipt.index < receipt.size, "{receipt:?}");
+    let page = board.entries(id, receipt.index, receipt.index + 1).unwrap();
+    let line = &page.lines[0];
+    let leaf = leaf_hash(line.as_bytes());
+    assert_eq!(receipt.leaf_hash, hex::encode(leaf));
+    let proof: Vec<[u8; 32]> = receipt
+        .inclusion_proof
+        .iter()
+        .map(|h| decode_hex32("proof", h).unwrap())
+        .collect();
+    verify_inclusion(&leaf, receipt.index, receipt.size, &proof, &checkpoint.root).unwrap();
+    let entry = Entry::from_line(line).unwrap();
+    assert_eq!(entry.index, receipt.index);
+    let code = tracking_code(entry.body.get().as_bytes());
+    assert_eq!(receipt.tracking_code, hex::encode(code));
+    assert_eq!(receipt.short_code, short_tracking_code(&code));
+}
+
+/// The board's status document (SPEC.md §10.1) is the one the crypto core
+/// builds from the tool's own replay of the log, and its checkpoint is
+/// signed over the whole log.
+pub fn check_status<B: BoardClient>(board: &B, id: &str) -> ElectionStatus {
+    let status = board.status(id).unwrap();
+    let view = fetch_view(board, id, Reading::Everything).unwrap();
+    assert_eq!(
+        status,
+        ElectionStatus::of(view.election(), view.size, status.checkpoint.clone())
+    );
+    let info = board.board_info().unwrap();
+    let key = NoteVerifier::from_vkey(&info.key).unwrap();
+    let (checkpoint, _) = open_checkpoint(&status.checkpoint, &key).unwrap();
+    assert_eq!(checkpoint.size, status.size);
+    status
 }
 
 /// Fast key files for tests.
@@ -126,6 +177,10 @@ impl Party {
                 .collect(),
             threshold: t,
             credential_authority: self.ca.author(),
+            witnesses: Vec::new(),
+            witness_quorum: 0,
+            // Test elections decrypt a handful of ballots.
+            min_counted: Some(1),
         }
     }
 
@@ -217,7 +272,8 @@ pub fn honest_ceremony<B: BoardClient, A: Admin>(
         steps::ack(board, party.trustee(1), id).unwrap(),
         "joint_key",
     );
-    admin.finalize(id).unwrap();
+    let receipt = admin.finalize(id).unwrap();
+    check_receipt(board, id, &receipt);
     for l in 1..=n {
         let m = done(steps::ack(board, party.trustee(l), id).unwrap());
         assert!(m.contains("posted key_ack"), "{m}");
@@ -229,6 +285,12 @@ pub fn honest_ceremony<B: BoardClient, A: Admin>(
     assert_eq!(joint.qualified, (1..=n).collect::<Vec<_>>());
     assert_eq!(view.ceremony().acks.len(), n as usize);
     assert!(view.warnings.is_empty(), "{:?}", view.warnings);
+    let status = check_status(board, id);
+    assert_eq!(status.state, "ready");
+    assert_eq!(
+        status.waiting_for,
+        "the credential list, then the administrator's open"
+    );
 }
 
 /// Post the credential list through the tool and cast ballots with the
@@ -280,7 +342,8 @@ pub fn credentials_and_ballots<B: BoardClient, A: Admin>(
     assert_eq!(text.lines().count(), 6);
     assert!(text.lines().all(|l| l.starts_with("psephos-cred-1:")));
     let voters = credentials::read_codes(&codes_path).unwrap();
-    admin.open(id).unwrap();
+    let receipt = admin.open(id).unwrap();
+    check_receipt(board, id, &receipt);
 
     let view = fetch_ceremony_view(board, id).unwrap();
     let listed = Body {
@@ -309,9 +372,10 @@ pub fn credentials_and_ballots<B: BoardClient, A: Admin>(
     for (v, option) in votes {
         let mut choice = vec![0u64; 3];
         choice[option] = 1;
-        board
+        let receipt = board
             .post(id, &ballot(&view, &voters[v], &[choice], &mut rng))
             .unwrap();
+        check_receipt(board, id, &receipt);
     }
     vec![vec![1, 4, 2]]
 }
@@ -357,7 +421,7 @@ pub fn close_and_decrypt<B: BoardClient, A: Admin>(
         steps::decrypt(board, party.trustee(first), id).unwrap(),
         "voting_closed",
     );
-    admin.close(id).unwrap();
+    check_receipt(board, id, &admin.close(id).unwrap());
     for &l in trustees {
         let m = done(steps::decrypt(board, party.trustee(l), id).unwrap());
         assert!(m.contains("partial decryption"), "{m}");
@@ -375,6 +439,9 @@ pub fn close_and_decrypt<B: BoardClient, A: Admin>(
     assert!(result.verified);
     assert_eq!(result.counts, expected, "the board's published result");
     assert_eq!(result.trustees, trustees, "the first t partial decryptions");
+    let status = check_status(board, id);
+    assert_eq!(status.state, "tallied");
+    assert_eq!(status.result.as_deref(), Some(expected));
 }
 
 /// Issue 4: a full ceremony n = 5, t = 3, credentials, ballots, decryption
@@ -384,7 +451,9 @@ pub fn full_ceremony_and_decryption<B: BoardClient, A: Admin>(board: &B, admin: 
     let mut party = Party::new(5);
     for (k, subset) in [[1u32, 2, 3], [3, 4, 5]].iter().enumerate() {
         let id = unique_id(&format!("full{k}"));
-        admin.create(&id, &party.manifest(3)).unwrap();
+        let created = admin.create(&id, &party.manifest(3)).unwrap();
+        assert_eq!((created.election.as_str(), created.index), (id.as_str(), 0));
+        check_receipt(board, id.as_str(), &created.receipt);
         honest_ceremony(board, admin, &mut party, &id);
         let expected = credentials_and_ballots(board, admin, &party, &id);
         close_and_decrypt(board, admin, &mut party, &id, subset, &expected);
@@ -598,7 +667,7 @@ pub fn trustee_that_never_commits_is_cut_off<B: BoardClient, A: Admin>(board: &B
     let id = unique_id("no-show");
     admin.create(&id, &party.manifest(3)).unwrap();
     register_all(board, &mut party, &id);
-    let api_status = |r: Result<()>| match r {
+    let api_status = |r: Result<Receipt>| match r {
         Err(psephos_trustee::TrusteeError::Api { status, code, .. }) => (status, code),
         other => panic!("expected a refusal, got {other:?}"),
     };
@@ -616,7 +685,7 @@ pub fn trustee_that_never_commits_is_cut_off<B: BoardClient, A: Admin>(board: &B
             &format!("dkg_commit from {missing}"),
         );
     }
-    admin.close_commits(&id).unwrap();
+    check_receipt(board, &id, &admin.close_commits(&id).unwrap());
     assert_eq!(api_status(admin.close_commits(&id)).0, 409);
     let view = fetch_ceremony_view(board, &id).unwrap();
     assert!(view.ceremony().commits_closed.is_some());

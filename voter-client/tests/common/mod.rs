@@ -145,6 +145,9 @@ impl FakeBoard {
                 .collect(),
             threshold: T,
             credential_authority: AuthorKey::of(&authority),
+            witnesses: Vec::new(),
+            witness_quorum: 0,
+            min_counted: None,
         };
         edit(&mut manifest);
         let mut board = FakeBoard {
