@@ -77,6 +77,8 @@ pub fn spec() -> ElectionSpec {
         // The manifest names no min_counted: the default 10 holds, and 10
         // credentials are counted.
         min_counted: None,
+        witnesses: Vec::new(),
+        witness_quorum: 0,
     }
 }
 

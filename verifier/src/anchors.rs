@@ -14,8 +14,10 @@ use ed25519_dalek::VerifyingKey;
 use psephos_crypto::log::merkle::{verify_consistency, Hash, MerkleTree};
 use psephos_crypto::log::{open_checkpoint, verify_cosignatures, Checkpoint, NoteVerifier};
 
+use psephos_crypto::witness::{Quorum, WitnessSet};
+
 use crate::error::VerifierError;
-use crate::report::{CheckId, Checks};
+use crate::report::{CheckId, Checks, WitnessCosigned};
 use crate::VerifyOptions;
 
 const V11: CheckId = CheckId::V11;
@@ -40,6 +42,34 @@ pub(crate) struct RecordFacts<'a> {
     /// The last entry that carries the outcome (`voting_closed`, a partial
     /// decryption, `result`).
     pub outcome_last: Option<u64>,
+    /// The manifest's witnesses (SPEC.md §14.1), when the manifest is valid.
+    pub witnesses: Option<&'a WitnessSet>,
+}
+
+/// What V11 found besides failures.
+#[derive(Debug, Default)]
+pub(crate) struct Anchored {
+    /// Warnings for the report.
+    pub warnings: Vec<String>,
+    /// Per manifest witness, the largest checked size it cosigned.
+    pub witnesses: Vec<WitnessCosigned>,
+}
+
+/// Note the witnesses' cosignatures on one checkpoint that agrees with the
+/// record: each one raises that witness's largest cosigned size.
+fn witness_sizes(
+    seen: &mut [WitnessCosigned],
+    witnesses: Option<&WitnessSet>,
+    note: &str,
+    board: &NoteVerifier,
+) -> Option<Quorum> {
+    let q = witnesses?.count(note, board).ok()?;
+    for w in seen.iter_mut() {
+        if q.cosigned_by.contains(&w.name) {
+            w.size = w.size.max(q.checkpoint.size);
+        }
+    }
+    Some(q)
 }
 
 /// The key names on a note's signature lines, without verifying anything.
@@ -66,18 +96,50 @@ fn open_with_manifest_key(note: &str, key: &[u8; 32]) -> Option<(NoteVerifier, C
     })
 }
 
-/// Run V11. Returns warnings for the report.
+/// Run V11.
 pub(crate) fn check(
     checks: &mut Checks,
     opts: &VerifyOptions,
     facts: &RecordFacts<'_>,
+) -> Anchored {
+    let mut witnesses: Vec<WitnessCosigned> = facts
+        .witnesses
+        .map(|set| {
+            set.witnesses()
+                .map(|w| WitnessCosigned {
+                    name: w.name.clone(),
+                    size: 0,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let warnings = check_anchors(checks, opts, facts, &mut witnesses);
+    Anchored {
+        warnings,
+        witnesses,
+    }
+}
+
+fn check_anchors(
+    checks: &mut Checks,
+    opts: &VerifyOptions,
+    facts: &RecordFacts<'_>,
+    seen: &mut [WitnessCosigned],
 ) -> Vec<String> {
     let mut warnings = Vec::new();
     let Some(note) = &opts.checkpoint else {
-        checks.skip(
-            V11,
-            "no signed checkpoint was given (pass --checkpoint FILE with a record file; a board URL serves it)",
-        );
+        if opts.require_cosignatures {
+            checks.fail(
+                V11,
+                None,
+                "no signed checkpoint was given, so no witness cosignature can be checked (required by --require-cosignatures)",
+            );
+        } else {
+            checks.skip(
+                V11,
+                "no signed checkpoint was given (pass --checkpoint FILE with a record file; a board URL serves it)",
+            );
+        }
         return warnings;
     };
     let tree = facts.tree;
@@ -195,6 +257,15 @@ pub(crate) fn check(
         }
     }
     cosignatures(checks, opts, note, &verifier, "board checkpoint");
+    let agrees = tree.root_at(cp.size).is_ok_and(|root| root == cp.root);
+    let quorum = if agrees {
+        witness_sizes(seen, facts.witnesses, note, &verifier)
+    } else {
+        None
+    };
+    if opts.require_cosignatures {
+        require_quorum(checks, facts, &cp, quorum.as_ref());
+    }
 
     let election = facts.election.unwrap_or_default();
     for mirror in &opts.mirrors {
@@ -231,10 +302,13 @@ pub(crate) fn check(
         }
         if mcp.size <= tree.len() {
             match tree.root_at(mcp.size) {
-                Ok(root) if root == mcp.root => checks.note(
-                    V11,
-                    format!("mirror {name}: checkpoint of size {} agrees with the record", mcp.size),
-                ),
+                Ok(root) if root == mcp.root => {
+                    witness_sizes(seen, facts.witnesses, &mnote, &verifier);
+                    checks.note(
+                        V11,
+                        format!("mirror {name}: checkpoint of size {} agrees with the record", mcp.size),
+                    )
+                }
                 _ => fail(
                     checks,
                     format!(
@@ -276,6 +350,72 @@ pub(crate) fn check(
         );
     }
     warnings
+}
+
+/// `--require-cosignatures` (SPEC.md §11.11, §14.1): the board's
+/// checkpoint covers the outcome and carries the manifest's witness quorum.
+fn require_quorum(
+    checks: &mut Checks,
+    facts: &RecordFacts<'_>,
+    cp: &Checkpoint,
+    quorum: Option<&Quorum>,
+) {
+    let Some(set) = facts.witnesses else {
+        checks.fail(
+            V11,
+            None,
+            "the manifest is not valid, so it names no witnesses to count (required by --require-cosignatures)",
+        );
+        return;
+    };
+    if set.quorum() == 0 {
+        checks.fail(
+            V11,
+            None,
+            "the manifest names no witness quorum: no cosignature can show that the board kept to one history (required by --require-cosignatures)",
+        );
+        return;
+    }
+    if let Some(last) = facts.outcome_last {
+        if cp.size <= last {
+            checks.fail(
+                V11,
+                Some(last),
+                format!(
+                    "the cosigned checkpoint (size {}) does not cover entry {last} of the outcome (required by --require-cosignatures)",
+                    cp.size
+                ),
+            );
+        }
+    }
+    match quorum {
+        Some(q) if q.is_met() => checks.note(
+            V11,
+            format!(
+                "board checkpoint of size {} cosigned by {} of the manifest's witnesses ({}); the quorum is {}",
+                q.checkpoint.size,
+                q.cosigned_by.len(),
+                q.cosigned_by.join(", "),
+                q.needed
+            ),
+        ),
+        Some(q) => checks.fail(
+            V11,
+            None,
+            format!(
+                "the board's checkpoint of size {} carries valid cosignatures of {} manifest witnesses ({}); the quorum is {} (required by --require-cosignatures)",
+                q.checkpoint.size,
+                q.cosigned_by.len(),
+                q.cosigned_by.join(", "),
+                q.needed
+            ),
+        ),
+        None => checks.fail(
+            V11,
+            None,
+            "the board's checkpoint does not agree with the record or a witness cosignature on it does not verify (required by --require-cosignatures)",
+        ),
+    }
 }
 
 /// Verify the cosignatures of the keys given on one note.

@@ -18,6 +18,7 @@ use ed25519_dalek::VerifyingKey;
 use psephos_crypto::election::{self, Election, Phase, Trust};
 use psephos_crypto::log::merkle::{leaf_hash, MerkleTree};
 use psephos_crypto::record::{AuthorKey, Body, ChainFollower, Entry, Payload};
+use psephos_crypto::witness::WitnessSet;
 use rayon::prelude::*;
 use serde::Deserialize;
 
@@ -444,13 +445,19 @@ impl Verifier {
             }
         }
         let election = self.election.as_ref().map(|m| m.id().to_owned());
+        let witnesses = self.election.as_ref().and_then(|el| {
+            let m = el.manifest();
+            WitnessSet::new(&m.witnesses, m.witness_quorum).ok()
+        });
         let facts = RecordFacts {
             election: election.as_deref(),
             manifest_author: self.manifest_author,
             tree: &self.tree,
             outcome_last: self.outcome_last,
+            witnesses: witnesses.as_ref(),
         };
-        let mut warnings = anchors::check(&mut self.checks, &self.opts, &facts);
+        let anchored = anchors::check(&mut self.checks, &self.opts, &facts);
+        let mut warnings = anchored.warnings;
         let (founded, unfounded) = self.complaints;
         if founded + unfounded > 0 {
             self.checks.note(
@@ -491,6 +498,7 @@ impl Verifier {
             result,
             elapsed_seconds: elapsed,
             warnings,
+            witnesses: anchored.witnesses,
         }
     }
 }

@@ -73,6 +73,9 @@ pub struct VerifyOptions {
     pub mirrors: Vec<Box<dyn Mirror>>,
     /// Fail when the record has no result (a finished election).
     pub require_result: bool,
+    /// Fail V11 unless the board's checkpoint covers the outcome and
+    /// carries cosignatures of the manifest's witness quorum (§14.1).
+    pub require_cosignatures: bool,
     /// Pass even though V11 was skipped (no signed checkpoint).
     pub allow_unsigned: bool,
     /// Ballots per chunk of parallel verification.
@@ -91,6 +94,7 @@ impl Default for VerifyOptions {
             min_cosignatures: 0,
             mirrors: Vec::new(),
             require_result: false,
+            require_cosignatures: false,
             allow_unsigned: false,
             chunk_size: DEFAULT_CHUNK,
         }
@@ -114,6 +118,7 @@ impl std::fmt::Debug for VerifyOptions {
                 &self.mirrors.iter().map(|m| m.name()).collect::<Vec<_>>(),
             )
             .field("require_result", &self.require_result)
+            .field("require_cosignatures", &self.require_cosignatures)
             .field("allow_unsigned", &self.allow_unsigned)
             .finish()
     }

@@ -76,6 +76,15 @@ struct Args {
     #[arg(long)]
     require_result: bool,
 
+    /// Fail unless the board's signed checkpoint covers the outcome
+    /// (voting_closed, the partial decryptions, the result) and carries
+    /// valid cosignatures of at least the quorum of witnesses the manifest
+    /// names (SPEC.md §11.11, §14.1): proof that the board showed this one
+    /// history to them. The JSON report lists which witness cosigned which
+    /// size.
+    #[arg(long)]
+    require_cosignatures: bool,
+
     /// Pass even without a signed checkpoint (V11 skipped). Nothing then
     /// shows that the record is the one the board published.
     #[arg(long)]
@@ -141,6 +150,7 @@ fn run(args: Args) -> Result<bool> {
         source: args.record.clone(),
         election: args.election.clone(),
         require_result: args.require_result,
+        require_cosignatures: args.require_cosignatures,
         allow_unsigned: args.allow_unsigned,
         chunk_size: args.chunk.max(1),
         min_cosignatures: args.min_cosignatures,

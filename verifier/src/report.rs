@@ -248,6 +248,19 @@ pub struct Report {
     /// Warnings that do not fail the verification.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// For each witness the manifest names (SPEC.md §14.1), the largest
+    /// checkpoint size checked that it cosigned (0: none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<WitnessCosigned>,
+}
+
+/// A manifest witness and the largest checked checkpoint it cosigned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WitnessCosigned {
+    /// The witness's name.
+    pub name: String,
+    /// The size of the largest checkpoint it cosigned (0: none).
+    pub size: u64,
 }
 
 impl Report {

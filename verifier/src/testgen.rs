@@ -92,6 +92,10 @@ pub struct ElectionSpec {
     pub seed: [u8; 32],
     /// The manifest's `min_counted` (SPEC.md §10.5; `None`: the default 10).
     pub min_counted: Option<u64>,
+    /// The manifest's witnesses and their quorum (SPEC.md §14.1).
+    pub witnesses: Vec<psephos_crypto::witness::Witness>,
+    /// `k`.
+    pub witness_quorum: u32,
 }
 
 /// A contest `id` with `options` options, `[min, max]` selections and
@@ -133,6 +137,8 @@ impl ElectionSpec {
             seed: [7; 32],
             // Tests cut this election down to a handful of ballots.
             min_counted: Some(1),
+            witnesses: Vec::new(),
+            witness_quorum: 0,
         }
     }
 }
@@ -397,8 +403,8 @@ pub fn generate<S: Sink>(
             .collect(),
         threshold: t,
         credential_authority: AuthorKey::of(&credential_authority),
-        witnesses: Vec::new(),
-        witness_quorum: 0,
+        witnesses: spec.witnesses.clone(),
+        witness_quorum: spec.witness_quorum,
         min_counted: spec.min_counted,
     };
     log.post(&board, Payload::Manifest(manifest))?;
