@@ -699,6 +699,114 @@ async fn forked_board_is_caught_and_the_evidence_verifies() {
     board.finish().await;
 }
 
+/// SPEC.md §10.9.4: a second mirror that has not seen the fork itself
+/// takes conclusive evidence posted to it (by a trustee, a voter or the
+/// first mirror), verifies it, keeps it, serves it and stops cosigning;
+/// evidence about another election, another board or that proves nothing
+/// is refused with its code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posted_equivocation_evidence_stops_a_mirror_that_did_not_see_the_fork() {
+    let (board, e, history) = real_history("posted").await;
+    let k = history.len();
+    let (url, fake) = start_fake(FakeLog {
+        election: e.id.clone(),
+        lines: history.clone(),
+        signer: NoteSigner::new("psephos-board", board.board.key.clone()).unwrap(),
+        cosignatures_received: 0,
+    })
+    .await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = Mirror::open(config(&url, dir_a.path(), None))
+        .await
+        .unwrap();
+    let mut b = Mirror::open(config(&url, dir_b.path(), None))
+        .await
+        .unwrap();
+    assert_eq!(a.pass().await.unwrap().alarm, None);
+    assert_eq!(b.pass().await.unwrap().cosigned, 1);
+    // Mirror A sees the fork; mirror B does not look yet.
+    fake.lock().unwrap().lines = fork(&e, &history, k - 2, &[4, 5]);
+    assert_eq!(a.pass().await.unwrap().alarm, Some(AlarmKind::Equivocation));
+    let (a_url, stop_a, server_a) = serve(&a).await;
+    let path = format!("/api/v1/elections/{}/equivocation", e.id);
+    let served = Client::new(&a_url, None)
+        .get_json(&path)
+        .await
+        .unwrap()
+        .unwrap();
+    let evidence: Vec<Evidence> = serde_json::from_value(served).unwrap();
+    let ev = evidence[0].clone();
+
+    let (b_url, stop_b, server_b) = serve(&b).await;
+    let client = Client::new(&b_url, None);
+    let post = |body: Vec<u8>, path: String| {
+        let client = client.clone();
+        async move { client.post_raw::<Value>(&path, body, false).await.unwrap() }
+    };
+    // Refused: not evidence, another election, forged, another board.
+    let err = post(b"{}".to_vec(), path.clone()).await.unwrap_err();
+    assert_eq!(
+        (err.status, err.body.error.as_str()),
+        (400, "malformed_json")
+    );
+    let other_path = "/api/v1/elections/another/equivocation".to_string();
+    let err = post(serde_json::to_vec(&ev).unwrap(), other_path)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status, err.body.error.as_str()),
+        (400, "wrong_election")
+    );
+    let mut forged = ev.clone();
+    forged.presented = forged.held.clone();
+    let err = post(serde_json::to_vec(&forged).unwrap(), path.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status, err.body.error.as_str()),
+        (422, "invalid_evidence")
+    );
+    let mut other_board = ev.clone();
+    other_board.board_key = NoteSigner::new("psephos-board", SigningKey::generate(&mut OsRng))
+        .unwrap()
+        .verifier()
+        .to_vkey();
+    let err = post(serde_json::to_vec(&other_board).unwrap(), path.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status, err.body.error.as_str()),
+        (422, "invalid_evidence")
+    );
+    // Accepted once; the same again is already known.
+    let ok = post(serde_json::to_vec(&ev).unwrap(), path.clone())
+        .await
+        .unwrap();
+    assert_eq!(ok["recorded"], true);
+    let again = post(serde_json::to_vec(&ev).unwrap(), path.clone())
+        .await
+        .unwrap();
+    assert_eq!(again["recorded"], false);
+    let served = client.get_json(&path).await.unwrap().unwrap();
+    let kept: Vec<Evidence> = serde_json::from_value(served).unwrap();
+    assert_eq!(kept, vec![ev]);
+    // B stops following and cosigning at its next pass, forked board or not.
+    let before = fake.lock().unwrap().cosignatures_received;
+    fake.lock().unwrap().lines = history.clone();
+    assert_eq!(b.pass().await.unwrap().alarm, Some(AlarmKind::Equivocation));
+    assert_eq!(fake.lock().unwrap().cosignatures_received, before);
+    let info = client.get_json("/api/v1/board").await.unwrap().unwrap();
+    assert_eq!(info["mirror"]["halted"], true);
+
+    for (stop, server) in [(stop_a, server_a), (stop_b, server_b)] {
+        let _ = stop.send(());
+        server.await.unwrap();
+    }
+    a.close().await;
+    b.close().await;
+    board.finish().await;
+}
+
 /// SPEC.md §10.9.2: an entry in a tree the board signed that the board's
 /// own rules refuse (here a ballot from a credential not on the list) is
 /// an alarm with its inclusion proof; nothing after it is cosigned.

@@ -21,6 +21,7 @@ use axum::{Json, Router};
 use psephos_crypto::log::checkpoint::{
     open_checkpoint, verify_cosignatures, CosignatureVerifier, MAX_NOTE_BYTES, MAX_SIGNATURES,
 };
+use psephos_crypto::log::evidence::Evidence;
 use psephos_crypto::wire;
 use serde_json::{json, Value};
 use tokio::sync::RwLock;
@@ -162,7 +163,10 @@ pub fn app(reader: Arc<MirrorReader>, web: Option<&psephos_voter::web::WebAssets
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/board", get(mirror_info))
-        .route("/api/v1/elections/{id}/equivocation", get(equivocation))
+        .route(
+            "/api/v1/elections/{id}/equivocation",
+            get(equivocation).post(receive_equivocation),
+        )
         .merge(read_router::<MirrorReader>())
         .merge(crate::pages::router(web))
         .merge(crate::bundle::router::<MirrorReader>())
@@ -228,6 +232,75 @@ async fn mirror_info(State(reader): State<MirrorState>) -> Result<Json<wire::Boa
             alarms: alarms.iter().map(alarm_value).collect(),
         }),
     }))
+}
+
+/// `POST /api/v1/elections/{id}/equivocation`: evidence that the pinned
+/// board signed two histories of this election, brought by a trustee, a
+/// voter or another mirror (SPEC.md §10.9.4). Conclusive evidence is kept
+/// as this mirror's own alarm: it stops following and cosigning that board
+/// (the follower reads the alarm at its next pass) and serves the
+/// evidence. 201 `{"recorded": true}` when it is new, 200 with `false` when
+/// the mirror already holds equivocation evidence about the election.
+async fn receive_equivocation(
+    State(reader): State<MirrorState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    check_id(&id)?;
+    let ev: Evidence = serde_json::from_slice(&body).map_err(|e| {
+        BoardError::bad_request(
+            "malformed_json",
+            format!("the body is not equivocation evidence (SPEC.md §10.9.4): {e}"),
+        )
+    })?;
+    if ev.election != id {
+        return Err(BoardError::bad_request(
+            "wrong_election",
+            format!(
+                "the evidence is about election {:?}, not {id:?}",
+                ev.election
+            ),
+        ));
+    }
+    if ev.board_key != reader.info.board_vkey {
+        return Err(BoardError::invalid(
+            "invalid_evidence",
+            "the evidence is about another board key than the one this mirror follows",
+        ));
+    }
+    ev.verify()
+        .map_err(|e| BoardError::invalid("invalid_evidence", e.to_string()))?;
+    let (cp, _) = ev
+        .checkpoints()
+        .map_err(|e| BoardError::invalid("invalid_evidence", e.to_string()))?;
+    if !cp.origin.ends_with(&format!("/{id}")) {
+        return Err(BoardError::invalid(
+            "invalid_evidence",
+            format!(
+                "the checkpoints are of log {:?}, not of election {id:?}",
+                cp.origin
+            ),
+        ));
+    }
+    let known = mstore::alarms(&reader.store)
+        .await?
+        .iter()
+        .any(|r| r.election == id && r.kind == super::AlarmKind::Equivocation.as_str());
+    if known {
+        return Ok((StatusCode::OK, Json(json!({"recorded": false}))).into_response());
+    }
+    let row = mstore::AlarmRow {
+        election: id.clone(),
+        detected: super::follow::now(),
+        kind: super::AlarmKind::Equivocation.as_str().to_owned(),
+        evidence: serde_json::to_string(&ev).map_err(|e| BoardError::Internal(e.to_string()))?,
+    };
+    mstore::record_alarm(&reader.store, &row).await?;
+    tracing::error!(
+        election = %id,
+        "ALARM: equivocation evidence about the upstream board was posted to this mirror and verified; it stops following and cosigning"
+    );
+    Ok((StatusCode::CREATED, Json(json!({"recorded": true}))).into_response())
 }
 
 /// `GET /api/v1/elections/{id}/equivocation`: the equivocation evidence
