@@ -520,13 +520,6 @@ async fn finalize_keys(
     admin_action(&board, id, AdminAction::FinalizeKeys).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OpenRequest {
-    #[serde(default)]
-    bundle_sha256: Option<String>,
-}
-
 /// The bundle hash `voting_opened` names (SPEC.md §10.1, §13.6): the one
 /// asked for, else the bundle this board serves. A hash other than the
 /// served bundle's is refused: every voter's page would show a mismatch.
@@ -563,10 +556,8 @@ async fn open_voting(
     body: Bytes,
 ) -> Result<Response> {
     require_admin(&board, &headers)?;
-    let req: OpenRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        OpenRequest {
-            bundle_sha256: None,
-        }
+    let req: wire::OpenVoting = if body.iter().all(u8::is_ascii_whitespace) {
+        wire::OpenVoting::default()
     } else {
         parse_json(&body, "open request")?
     };

@@ -13,7 +13,6 @@ use psephos_crypto::election::{self as rules, Effect, Violation};
 use psephos_crypto::log::merkle::{Hash, MerkleTree};
 use psephos_crypto::record::{AuthorKey, Body, Manifest, Payload};
 use psephos_crypto::wire;
-use psephos_crypto::Point;
 
 use crate::error::{BoardError, Result};
 
@@ -154,95 +153,9 @@ impl Election {
             .map_err(|v| BoardError::Internal(format!("the result cannot be computed: {v}")))
     }
 
-    /// The status document of `GET /api/v1/elections/{id}` (SPEC.md §10.1).
+    /// The status document of `GET /api/v1/elections/{id}` (SPEC.md §10.1),
+    /// filled by the crypto core as every stand-in for the board fills it.
     pub fn status(&self, checkpoint: String) -> wire::ElectionStatus {
-        let r = &self.rules;
-        let c = r.ceremony();
-        let joint = r.joint();
-        wire::ElectionStatus {
-            id: self.id.clone(),
-            title: r.manifest().title.clone(),
-            state: r.phase().as_str().to_owned(),
-            size: self.size,
-            manifest_hash: hex::encode(r.manifest_hash()),
-            manifest: r.manifest().as_ref().clone(),
-            public_key: joint.map(|j| j.pk.as_point().to_hex()),
-            fingerprint: joint.map(|j| hex::encode(j.fingerprint.as_bytes())),
-            verification_keys: joint
-                .map(|j| j.verification_keys.iter().map(Point::to_hex).collect()),
-            qualified: joint.map(|j| j.qualified.clone()),
-            trustees: r.manifest().trustees.clone(),
-            threshold: r.t(),
-            registered: c.registrations.keys().copied().collect(),
-            committed: c.commits.keys().copied().collect(),
-            commits_closed: c.commits_closed.is_some(),
-            revealed: c.revealed.keys().copied().collect(),
-            complaints: c
-                .complaints
-                .iter()
-                .map(|x| wire::ComplaintRef {
-                    trustee: x.trustee,
-                    dealer: x.dealer,
-                })
-                .collect(),
-            acks: c.acks.iter().copied().collect(),
-            credentials: r.credentials().map(|c| c.len() as u64),
-            bundle_sha256: r.bundle().map(hex::encode),
-            ballots: r.votes().ballots(),
-            counted: r.votes().counted_credentials(),
-            tally: r.tally().map(|t| t.as_ref().clone()),
-            decrypted: r.partials().iter().map(|(l, _)| *l).collect(),
-            result: r.result().cloned(),
-            waiting_for: self.waiting_for(),
-            checkpoint,
-        }
-    }
-
-    /// A sentence saying what the election waits for next.
-    fn waiting_for(&self) -> String {
-        let r = &self.rules;
-        let c = r.ceremony();
-        let n = r.n() as usize;
-        let missing =
-            |have: Vec<u32>| -> Vec<u32> { (1..=r.n()).filter(|l| !have.contains(l)).collect() };
-        let joint = c.joint.is_some();
-        match r.phase() {
-            Phase::Setup => format!("trustee registrations (0 of {n})"),
-            Phase::KeyCeremony if c.registrations.len() < n => format!(
-                "trustee registrations from {:?}",
-                missing(c.registrations.keys().copied().collect())
-            ),
-            Phase::KeyCeremony if !joint && c.commits_closed.is_none() && c.commits.len() < n => {
-                format!(
-                    "dkg_commit from {:?} (or the administrator's close-commits to go on without them)",
-                    missing(c.commits.keys().copied().collect())
-                )
-            }
-            Phase::KeyCeremony if !joint && c.revealed.len() < c.commits.len() => format!(
-                "dkg_commitments from {:?} (or finalize-keys to disqualify them)",
-                c.commits
-                    .keys()
-                    .filter(|i| !c.revealed.contains_key(i))
-                    .collect::<Vec<_>>()
-            ),
-            Phase::KeyCeremony if !joint => {
-                "complaints, then the administrator's finalize-keys".into()
-            }
-            Phase::KeyCeremony => format!(
-                "key_ack from {} more trustee(s)",
-                (r.t() as usize).saturating_sub(c.acks.len())
-            ),
-            Phase::Ready if r.credentials().is_none() => {
-                "the credential list, then the administrator's open".into()
-            }
-            Phase::Ready => "the administrator's open".into(),
-            Phase::Open => "ballots, then the administrator's close".into(),
-            Phase::Closed => format!(
-                "partial decryptions ({} of {} valid)",
-                r.partials().len(),
-                r.t()
-            ),
-            Phase::Tallied => "nothing: the result is published".into(),
-        }
+        wire::ElectionStatus::of(&self.rules, self.size, checkpoint)
     }
 }

@@ -929,5 +929,22 @@ async fn board_serves_the_voting_pages_and_names_their_bundle_when_voting_opens(
         400,
         "missing_bundle",
     );
+    // An empty body means no hash, like `{}` (wire::OpenVoting); a field
+    // the request does not have is refused.
+    for empty in [&b""[..], b" \n"] {
+        let r: Result<Receipt, _> = client
+            .post_raw("/api/v1/elections/nopages/open", empty.to_vec(), true)
+            .await
+            .unwrap();
+        expect_err(r, 400, "missing_bundle");
+    }
+    expect_err(
+        client
+            .admin("nopages", "open", json!({"bundle": "00".repeat(32)}))
+            .await
+            .unwrap(),
+        400,
+        "malformed_json",
+    );
     plain.finish().await;
 }

@@ -10,65 +10,15 @@
 use std::time::Duration;
 
 use psephos_crypto::record::{Manifest, Post};
+use psephos_crypto::wire::{self, CreateElection, Created, OpenVoting};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::error::{Result, TrusteeError};
 
 /// Most entries the board returns per page (SPEC.md §10.1).
 pub const PAGE: u64 = 10_000;
 
-/// `GET /api/v1/board`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct BoardInfo {
-    /// The log origin line of the board's checkpoints.
-    #[serde(default)]
-    pub origin: String,
-    /// The board's C2SP verifier key text.
-    #[serde(default)]
-    pub key: String,
-    /// The board's Ed25519 key: the author of `manifest`, `joint_key`,
-    /// `voting_opened`, `voting_closed` and `result` entries.
-    pub public_key: String,
-}
-
-/// `GET /api/v1/elections/{id}`: the fields this tool shows. The status is
-/// for people; decisions are made from the log.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-pub struct ElectionStatus {
-    /// Election id.
-    #[serde(default)]
-    pub id: String,
-    /// `setup`, `key_ceremony`, `ready`, `open`, `closed` or `tallied`.
-    #[serde(default)]
-    pub state: String,
-    /// Number of entries.
-    #[serde(default)]
-    pub size: u64,
-    /// What the board says it waits for, if it says.
-    #[serde(default)]
-    pub waiting_for: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub other: serde_json::Map<String, Value>,
-}
-
-/// The board's answer to an accepted post (SPEC.md §10.2).
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-pub struct Receipt {
-    /// The entry's index.
-    #[serde(default)]
-    pub index: u64,
-    /// Its leaf hash, hex.
-    #[serde(default)]
-    pub leaf_hash: String,
-    /// Log size after the append.
-    #[serde(default)]
-    pub size: u64,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub other: serde_json::Map<String, Value>,
-}
+pub use psephos_crypto::wire::{BoardInfo, ElectionStatus, Receipt};
 
 /// One page of entry lines.
 #[derive(Clone, Debug, Default)]
@@ -117,12 +67,6 @@ pub struct HttpBoard {
     http: reqwest::blocking::Client,
 }
 
-#[derive(Deserialize)]
-struct ApiErrorBody {
-    error: String,
-    message: String,
-}
-
 impl HttpBoard {
     /// A client for the board at `base` (e.g. `https://board.example`).
     pub fn new(base: &str) -> Result<Self> {
@@ -164,7 +108,7 @@ impl HttpBoard {
             return Ok(resp);
         }
         let text = resp.text().unwrap_or_default();
-        Err(match serde_json::from_str::<ApiErrorBody>(&text) {
+        Err(match serde_json::from_str::<wire::ErrorBody>(&text) {
             Ok(body) => TrusteeError::Api {
                 status: status.as_u16(),
                 code: body.error,
@@ -279,60 +223,67 @@ impl AdminClient {
         })
     }
 
-    fn action(&self, path: &str, body: &Value) -> Result<Value> {
+    fn action<T: for<'de> Deserialize<'de>>(&self, path: &str, body: &impl Serialize) -> Result<T> {
         let url = self.board.url_of(path);
+        let body = serde_json::to_vec(body)
+            .map_err(|e| TrusteeError::Protocol(format!("cannot serialize request: {e}")))?;
         let req = self
             .board
             .http
             .post(&url)
             .bearer_auth(&self.token)
             .header("content-type", "application/json")
-            .body(body.to_string());
+            .body(body);
         self.board.json(&url, req)
     }
 
     /// `POST /api/v1/elections`.
-    pub fn create_election(&self, id: &str, manifest: &Manifest) -> Result<Value> {
+    pub fn create_election(&self, id: &str, manifest: &Manifest) -> Result<Created> {
         check_election_id(id)?;
         self.action(
             "/api/v1/elections",
-            &serde_json::json!({"id": id, "manifest": manifest}),
+            &CreateElection {
+                id: id.to_owned(),
+                manifest: manifest.clone(),
+            },
         )
     }
 
     /// `POST /api/v1/elections/{id}/close-commits`.
-    pub fn close_commits(&self, id: &str) -> Result<Value> {
+    pub fn close_commits(&self, id: &str) -> Result<Receipt> {
         check_election_id(id)?;
         self.action(
             &format!("/api/v1/elections/{id}/close-commits"),
-            &serde_json::json!({}),
+            &serde_json::Map::new(),
         )
     }
 
     /// `POST /api/v1/elections/{id}/finalize-keys`.
-    pub fn finalize_keys(&self, id: &str) -> Result<Value> {
+    pub fn finalize_keys(&self, id: &str) -> Result<Receipt> {
         check_election_id(id)?;
         self.action(
             &format!("/api/v1/elections/{id}/finalize-keys"),
-            &serde_json::json!({}),
+            &serde_json::Map::new(),
         )
     }
 
-    /// `POST /api/v1/elections/{id}/open`.
-    pub fn open(&self, id: &str, bundle_sha256: &[u8; 32]) -> Result<Value> {
+    /// `POST /api/v1/elections/{id}/open`, naming the voting page bundle.
+    pub fn open(&self, id: &str, bundle_sha256: &[u8; 32]) -> Result<Receipt> {
         check_election_id(id)?;
         self.action(
             &format!("/api/v1/elections/{id}/open"),
-            &serde_json::json!({"bundle_sha256": hex::encode(bundle_sha256)}),
+            &OpenVoting {
+                bundle_sha256: Some(hex::encode(bundle_sha256)),
+            },
         )
     }
 
     /// `POST /api/v1/elections/{id}/close`.
-    pub fn close(&self, id: &str) -> Result<Value> {
+    pub fn close(&self, id: &str) -> Result<Receipt> {
         check_election_id(id)?;
         self.action(
             &format!("/api/v1/elections/{id}/close"),
-            &serde_json::json!({}),
+            &serde_json::Map::new(),
         )
     }
 }

@@ -7,6 +7,13 @@
 //! (§10.7), and the `result` is appended with the `t`-th valid partial
 //! decryption (§10.5).
 //!
+//! It answers with the board's own documents ([`psephos_crypto::wire`]):
+//! the status document is filled by the same builder the board uses, and a
+//! receipt is complete (SPEC.md §10.2) — tracking code, and a checkpoint
+//! signed with the board's key (note key name [`ORIGIN`], checkpoint origin
+//! `memory/<id>`, §10.1) over the whole log, with the entry's inclusion
+//! proof in it. There are no groups: every append is checkpointed at once.
+//!
 //! [`MemoryBoard::append_unchecked`] appends a post without any check, and
 //! [`MemoryBoard::with_key`] lets a test hold the board's key: together they
 //! stage a board that breaks the rules, to test that the tool does not take
@@ -17,13 +24,20 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use ed25519_dalek::SigningKey;
+use psephos_crypto::ballot::{short_tracking_code, tracking_code};
 use psephos_crypto::election::{Election, Trust, Violation};
-use psephos_crypto::log::merkle::leaf_hash;
+use psephos_crypto::log::checkpoint::{sign_checkpoint, Checkpoint, NoteSigner};
+use psephos_crypto::log::merkle::{leaf_hash, MerkleTree};
 use psephos_crypto::record::{AuthorKey, Body, Entry, Manifest, Payload, Post, GENESIS_PREV};
+use psephos_crypto::wire::Created;
 use rand_core::OsRng;
 
 use crate::board::{BoardClient, BoardInfo, ElectionStatus, EntryPage, Receipt};
 use crate::error::{Result, TrusteeError};
+
+/// The memory board's origin: its note key name, and the prefix of its
+/// checkpoint origins (SPEC.md §10.1).
+pub const ORIGIN: &str = "memory";
 
 /// A board in memory.
 #[derive(Debug)]
@@ -122,6 +136,56 @@ impl MemoryBoard {
         Ok(log.len() as u64 - 1)
     }
 
+    /// The checkpoint signer: the board's key under [`ORIGIN`].
+    fn signer(&self) -> Result<NoteSigner> {
+        NoteSigner::new(ORIGIN, self.key.clone()).map_err(|e| api(500, "internal", e.to_string()))
+    }
+
+    /// A signed checkpoint over the whole of `log`, and its tree.
+    fn checkpoint(&self, id: &str, log: &[String]) -> Result<(MerkleTree, String)> {
+        let tree = MerkleTree::from_leaves(log.iter().map(|l| leaf_hash(l.as_bytes())).collect());
+        let checkpoint = Checkpoint {
+            origin: format!("{ORIGIN}/{id}"),
+            size: tree.len(),
+            root: tree.root(),
+        };
+        let note = sign_checkpoint(&checkpoint, &self.signer()?)
+            .map_err(|e| api(500, "internal", e.to_string()))?;
+        Ok((tree, note))
+    }
+
+    /// The receipt of entry `index` (SPEC.md §10.2), against a checkpoint
+    /// over the whole of `log`.
+    fn receipt_in(&self, id: &str, log: &[String], index: u64) -> Result<Receipt> {
+        let line = usize::try_from(index)
+            .ok()
+            .and_then(|i| log.get(i))
+            .ok_or_else(|| api(400, "invalid_index", format!("no entry {index}")))?;
+        let entry = Entry::from_line(line).map_err(corrupt)?;
+        let code = tracking_code(entry.body.get().as_bytes());
+        let (tree, checkpoint) = self.checkpoint(id, log)?;
+        let proof = tree
+            .inclusion_proof(index, tree.len())
+            .map_err(|e| api(500, "internal", e.to_string()))?;
+        Ok(Receipt {
+            index,
+            leaf_hash: hex::encode(leaf_hash(line.as_bytes())),
+            tracking_code: hex::encode(code),
+            short_code: short_tracking_code(&code),
+            checkpoint,
+            inclusion_proof: proof.iter().map(hex::encode).collect(),
+            size: tree.len(),
+        })
+    }
+
+    /// The receipt of entry `index` as of now (for a test's stand-in
+    /// client that posts with [`append_unchecked`]).
+    ///
+    /// [`append_unchecked`]: MemoryBoard::append_unchecked
+    pub fn receipt(&self, id: &str, index: u64) -> Result<Receipt> {
+        self.with_log(id, |log| self.receipt_in(id, log, index))
+    }
+
     fn board_post(&self, id: &str, payload: Payload) -> Result<(Post, Body)> {
         let body = Body {
             election: id.to_owned(),
@@ -133,7 +197,7 @@ impl MemoryBoard {
 
     /// Create an election: entry 0 is its manifest, which must be valid
     /// (SPEC.md §10.7).
-    pub fn create_election(&self, id: &str, manifest: &Manifest) -> Result<()> {
+    pub fn create_election(&self, id: &str, manifest: &Manifest) -> Result<Created> {
         let (post, body) = self.board_post(id, Payload::Manifest(manifest.clone()))?;
         let mut logs = self
             .logs
@@ -148,8 +212,13 @@ impl MemoryBoard {
         Election::begin(&body, leaf_hash(line.as_bytes()), Some(&board))
             .map_err(|v| refused(&v))?;
         log.push(line);
+        let receipt = self.receipt_in(id, &log, 0)?;
         logs.insert(id.to_owned(), log);
-        Ok(())
+        Ok(Created {
+            election: id.to_owned(),
+            index: 0,
+            receipt,
+        })
     }
 
     /// An administrator's action: the board entry `make` gives from the
@@ -158,7 +227,7 @@ impl MemoryBoard {
         &self,
         id: &str,
         make: impl FnOnce(&Election) -> std::result::Result<Payload, Violation>,
-    ) -> Result<()> {
+    ) -> Result<Receipt> {
         self.with_log(id, |log| {
             let mut state = replay(log)?;
             let payload = make(&state).map_err(|v| refused(&v))?;
@@ -166,28 +235,29 @@ impl MemoryBoard {
             state
                 .apply(log.len() as u64, &body, post.body_text(), Trust::Nothing)
                 .map_err(|v| refused(&v))?;
-            Self::append(log, &post).map(|_| ())
+            let index = Self::append(log, &post)?;
+            self.receipt_in(id, log, index)
         })
     }
 
     /// `close-commits`: cut round-1 commits off (SPEC.md §10.3 rule 2).
-    pub fn close_commits(&self, id: &str) -> Result<()> {
+    pub fn close_commits(&self, id: &str) -> Result<Receipt> {
         self.admin(id, Election::close_commits)
     }
 
     /// `finalize-keys`: post the joint key that follows from the log
     /// (SPEC.md §10.3 rule 5).
-    pub fn finalize_keys(&self, id: &str) -> Result<()> {
+    pub fn finalize_keys(&self, id: &str) -> Result<Receipt> {
         self.admin(id, Election::finalize_keys)
     }
 
     /// `open` (SPEC.md §10.3 rule 8), with a fixed bundle hash.
-    pub fn open(&self, id: &str) -> Result<()> {
+    pub fn open(&self, id: &str) -> Result<Receipt> {
         self.admin(id, |e| e.open_voting([7; 32]))
     }
 
     /// `close` (SPEC.md §10.6).
-    pub fn close(&self, id: &str) -> Result<()> {
+    pub fn close(&self, id: &str) -> Result<Receipt> {
         self.admin(id, Election::close_voting)
     }
 
@@ -213,21 +283,18 @@ impl MemoryBoard {
 impl BoardClient for MemoryBoard {
     fn board_info(&self) -> Result<BoardInfo> {
         Ok(BoardInfo {
-            origin: "memory".into(),
-            key: String::new(),
+            origin: ORIGIN.into(),
+            key: self.signer()?.verifier().to_vkey(),
             public_key: AuthorKey::of(&self.key).to_hex(),
+            mirror: None,
         })
     }
 
     fn status(&self, election: &str) -> Result<ElectionStatus> {
         self.with_log(election, |log| {
             let state = replay(log)?;
-            Ok(ElectionStatus {
-                id: election.to_owned(),
-                state: state.phase().as_str().into(),
-                size: log.len() as u64,
-                ..ElectionStatus::default()
-            })
+            let (_, checkpoint) = self.checkpoint(election, log)?;
+            Ok(ElectionStatus::of(&state, log.len() as u64, checkpoint))
         })
     }
 
@@ -278,11 +345,9 @@ impl BoardClient for MemoryBoard {
                     return Err(e);
                 }
             }
-            Ok(Receipt {
-                index,
-                size: log.len() as u64,
-                ..Receipt::default()
-            })
+            // The receipt's checkpoint covers the result too, as the
+            // board's covers its whole group (SPEC.md §10.2).
+            self.receipt_in(election, log, index)
         })
     }
 }

@@ -624,8 +624,8 @@ pub fn status<B: BoardClient>(
             list(&r.trustees)
         ));
     }
-    if let Some(w) = &status.waiting_for {
-        out.push(format!("the board is waiting for: {w}"));
+    if !status.waiting_for.is_empty() {
+        out.push(format!("the board is waiting for: {}", status.waiting_for));
     }
     for w in &view.warnings {
         out.push(format!("WARNING: {w}"));

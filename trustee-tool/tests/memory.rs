@@ -5,24 +5,25 @@ mod common;
 
 use common::{Admin, Party};
 use psephos_crypto::record::Manifest;
+use psephos_crypto::wire::{Created, Receipt};
 use psephos_trustee::board::BoardClient;
 use psephos_trustee::memory_board::MemoryBoard;
 use psephos_trustee::{Result, TrusteeError};
 
 impl Admin for MemoryBoard {
-    fn create(&self, id: &str, manifest: &Manifest) -> Result<()> {
+    fn create(&self, id: &str, manifest: &Manifest) -> Result<Created> {
         self.create_election(id, manifest)
     }
-    fn close_commits(&self, id: &str) -> Result<()> {
+    fn close_commits(&self, id: &str) -> Result<Receipt> {
         MemoryBoard::close_commits(self, id)
     }
-    fn finalize(&self, id: &str) -> Result<()> {
+    fn finalize(&self, id: &str) -> Result<Receipt> {
         self.finalize_keys(id)
     }
-    fn open(&self, id: &str) -> Result<()> {
+    fn open(&self, id: &str) -> Result<Receipt> {
         MemoryBoard::open(self, id)
     }
-    fn close(&self, id: &str) -> Result<()> {
+    fn close(&self, id: &str) -> Result<Receipt> {
         MemoryBoard::close(self, id)
     }
 }
@@ -312,11 +313,7 @@ impl BoardClient for Unchecked<'_> {
             signature: post.signature,
         };
         let index = self.0.append_unchecked(election, copy)?;
-        Ok(psephos_trustee::board::Receipt {
-            index,
-            size: index + 1,
-            ..Default::default()
-        })
+        self.0.receipt(election, index)
     }
 }
 

@@ -7,24 +7,25 @@ mod common;
 use common::Admin;
 use psephos_board::testkit::TestBoard;
 use psephos_crypto::record::Manifest;
+use psephos_crypto::wire::{Created, Receipt};
 use psephos_trustee::board::{AdminClient, HttpBoard};
 use psephos_trustee::Result;
 
 impl Admin for AdminClient {
-    fn create(&self, id: &str, manifest: &Manifest) -> Result<()> {
-        self.create_election(id, manifest).map(|_| ())
+    fn create(&self, id: &str, manifest: &Manifest) -> Result<Created> {
+        self.create_election(id, manifest)
     }
-    fn close_commits(&self, id: &str) -> Result<()> {
-        AdminClient::close_commits(self, id).map(|_| ())
+    fn close_commits(&self, id: &str) -> Result<Receipt> {
+        AdminClient::close_commits(self, id)
     }
-    fn finalize(&self, id: &str) -> Result<()> {
-        self.finalize_keys(id).map(|_| ())
+    fn finalize(&self, id: &str) -> Result<Receipt> {
+        self.finalize_keys(id)
     }
-    fn open(&self, id: &str) -> Result<()> {
-        AdminClient::open(self, id, &[7; 32]).map(|_| ())
+    fn open(&self, id: &str) -> Result<Receipt> {
+        AdminClient::open(self, id, &[7; 32])
     }
-    fn close(&self, id: &str) -> Result<()> {
-        AdminClient::close(self, id).map(|_| ())
+    fn close(&self, id: &str) -> Result<Receipt> {
+        AdminClient::close(self, id)
     }
 }
 
