@@ -109,12 +109,79 @@ pub enum TrusteeError {
         /// What it was waiting for.
         waiting: String,
     },
+    /// SPEC.md §14.2: the board signed two histories of this election that
+    /// no append-only log can both have (a fork or a rewritten log). The
+    /// proof ([`psephos_crypto::log::evidence::Evidence`]) is written to
+    /// `evidence_file` and was offered to the manifest's witnesses;
+    /// nothing was posted.
+    #[error(
+        "the board equivocates: {message}. Nothing was posted. Evidence written to {evidence_file}          ({posted}); send it to the election's observers",
+        evidence_file = .evidence_file.display()
+    )]
+    Equivocation {
+        /// Where the evidence JSON was written.
+        evidence_file: PathBuf,
+        /// What the two checkpoints show.
+        message: String,
+        /// Which witnesses accepted it, for the message.
+        posted: String,
+    },
+    /// SPEC.md §14.2: the board serves a log (or a latest checkpoint)
+    /// shorter than a checkpoint it signed earlier and this trustee keeps:
+    /// a rollback, or a fork whose history is shorter. Nothing was posted.
+    #[error(
+        "the board rolled back: this key file holds its signed checkpoint of {held} entries, but          it now serves {served} entries (latest checkpoint {served_checkpoint}). Nothing was posted;          report this to the election's observers"
+    )]
+    Rollback {
+        /// Size of the checkpoint the key file holds.
+        held: u64,
+        /// Entries served.
+        served: u64,
+        /// Size of the board's latest checkpoint.
+        served_checkpoint: u64,
+    },
+    /// SPEC.md §14.2: this trustee already decrypted another tally of this
+    /// election; decrypting a second one would help decrypt a single ballot.
+    #[error(
+        "this key file already decrypted a different tally of this election (SHA-256 {held}); the          board now asks for {served}. Refusing: two tallies of one election mean the board forked"
+    )]
+    TallyChanged {
+        /// Hex hash held in the key file.
+        held: String,
+        /// Hex hash of the tally now served.
+        served: String,
+    },
+    /// SPEC.md §10.5 rule TooFewCounted: the tally counts fewer credentials
+    /// than the manifest's `min_counted`; the board would refuse every
+    /// partial decryption of it, and this trustee does not decrypt it.
+    #[error(
+        "the tally counts {counted} credentials, fewer than the manifest's min_counted = {min}:          it is never decrypted (SPEC.md §10.5)"
+    )]
+    TooFewCounted {
+        /// Credentials counted.
+        counted: u64,
+        /// The manifest's minimum.
+        min: u64,
+    },
     /// A cryptographic value or proof was refused.
     #[error(transparent)]
     Crypto(#[from] psephos_crypto::Error),
     /// A post or entry was refused.
     #[error(transparent)]
     Record(#[from] RecordError),
+}
+
+impl TrusteeError {
+    /// Whether the board was caught lying about its log (SPEC.md §14.2):
+    /// the CLI's exit status 4.
+    pub fn is_board_caught(&self) -> bool {
+        matches!(
+            self,
+            TrusteeError::Equivocation { .. }
+                | TrusteeError::Rollback { .. }
+                | TrusteeError::TallyChanged { .. }
+        )
+    }
 }
 
 /// Shorthand for this crate's results.

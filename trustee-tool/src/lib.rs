@@ -11,6 +11,7 @@
 //! |---|---|---|
 //! | [`keyfile`] — age-encrypted key files, atomic writes | secrets at rest | §8.5.6 |
 //! | [`state`] — what a trustee key file holds | resumable steps | §8.5.6 |
+//! | [`log_memory`] — the checkpoint and tally a trustee remembers; fork and rollback checks, evidence | §14.2, §10.9.4 |
 //! | [`board`] — [`board::BoardClient`], HTTP client | §10.1 |
 //! | [`view`] — the log, chain- and signature-checked, replayed through the election state machine | §9, §8.5, §10.3–§10.6 |
 //! | [`ceremony`] — the ceremony typestate, this trustee's share checks and `x_l` | §8.5.1–§8.5.4 |
@@ -35,6 +36,7 @@ pub mod ceremony;
 pub mod credentials;
 pub mod error;
 pub mod keyfile;
+pub mod log_memory;
 pub mod memory_board;
 pub mod state;
 pub mod steps;

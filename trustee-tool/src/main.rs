@@ -17,6 +17,9 @@ use rand_core::OsRng;
 
 /// Exit status when a step is waiting for others (without `--wait`).
 const EXIT_WAITING: u8 = 3;
+/// Exit status when the board was caught lying about its log (SPEC.md
+/// §14.2): equivocation (evidence written), rollback, or a second tally.
+const EXIT_BOARD_CAUGHT: u8 = 4;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -29,8 +32,12 @@ register, round1, round2, ack, and after voting closes, decrypt. Every step read
 log, does only what is still missing, and says what it is waiting for, so it can be run again \
 at any time (after a crash too). Add --wait to keep polling until the step can finish.\n\n\
 Passphrases are read from PSEPHOS_PASSPHRASE if set, else from the terminal.",
-    after_help = "Exit status: 0 done; 3 waiting for other trustees or the administrator \
-(run again, or use --wait); 1 error."
+    after_help = "Exit status: 0 done; 3 waiting for other trustees, the administrator, a \
+board checkpoint covering voting_closed or the manifest witnesses' cosignatures (run again, or \
+use --wait); 4 the board was caught lying about its log (SPEC.md §14.2): it signed two histories \
+of the election (evidence written to <key file>.evidence-<election>.json and sent to the \
+manifest's witnesses), rolled its log back, or asks to decrypt a tally other than the one this \
+key file decrypted — nothing was posted, report it to the election's observers; 1 other error."
 )]
 struct Cli {
     /// scrypt work factor (log2 N) for key files written by this run;
@@ -110,7 +117,12 @@ enum Command {
     Ack(StepArgs),
     /// After voting closes: recompute the encrypted tally from the log
     /// (checking every ballot's proofs) and post this trustee's partial
-    /// decryption with its proofs.
+    /// decryption with its proofs. The key file remembers the board's
+    /// largest signed checkpoint and the tally decrypted (SPEC.md §14.2):
+    /// a forked, rewritten or rolled-back log, or a second tally, is
+    /// refused (exit 4, evidence written beside the key file). It waits
+    /// (exit 3) for a board checkpoint covering voting_closed, cosigned by
+    /// the manifest's witness quorum.
     Decrypt(StepArgs),
     /// The credential authority's commands.
     #[command(subcommand)]
@@ -280,7 +292,10 @@ fn main() -> ExitCode {
                 _ => "",
             };
             eprintln!("error: {e:#}{hint}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<TrusteeError>() {
+                Some(t) if t.is_board_caught() => ExitCode::from(EXIT_BOARD_CAUGHT),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -147,6 +147,16 @@ struct StoredElection {
     #[serde(with = "hex32")]
     manifest_hash: Hash,
     stage: StoredStage,
+    /// SPEC.md §8.5.6, §14.2: the largest board-signed checkpoint note of
+    /// this election's log this trustee has checked against the entries
+    /// it read. Absent in key files written before §14.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checkpoint: Option<String>,
+    /// SPEC.md §8.5.6, §14.2: SHA-256 of the tally this trustee decrypted
+    /// ([`crate::log_memory::tally_hash`]), hex. Absent in key files
+    /// written before §14.2 or before `decrypt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    decrypted_tally: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -198,6 +208,8 @@ fn store(stage: StageRef<'_>) -> StoredElection {
         index: e.index(),
         manifest_hash: *e.manifest_hash(),
         stage: stored,
+        checkpoint: None,
+        decrypted_tally: None,
     }
 }
 
@@ -348,12 +360,61 @@ impl TrusteeKeyFile {
     pub fn save_stage<'a>(&mut self, stage: impl Into<StageRef<'a>>) -> Result<()> {
         let stage = stage.into();
         let id = stage.enrolled().election().to_owned();
-        let old = self.elections.insert(id.clone(), store(stage));
+        let mut new = store(stage);
+        if let Some(old) = self.elections.get(&id) {
+            new.checkpoint.clone_from(&old.checkpoint);
+            new.decrypted_tally.clone_from(&old.decrypted_tally);
+        }
+        let old = self.elections.insert(id.clone(), new);
         if let Err(e) = self.write(false) {
             match old {
                 Some(o) => self.elections.insert(id, o),
                 None => self.elections.remove(&id),
             };
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// The largest board-signed checkpoint note of `election` this trustee
+    /// has checked (SPEC.md §14.2), if any.
+    pub fn checkpoint(&self, election: &str) -> Option<&str> {
+        self.elections.get(election)?.checkpoint.as_deref()
+    }
+
+    /// SHA-256 (hex) of the tally this trustee decrypted in `election`
+    /// (SPEC.md §14.2), if any.
+    pub fn decrypted_tally(&self, election: &str) -> Option<&str> {
+        self.elections.get(election)?.decrypted_tally.as_deref()
+    }
+
+    /// Remember `note` as the largest checkpoint seen and save the file
+    /// (SPEC.md §14.2). The election must have a stage already.
+    pub fn remember_checkpoint(&mut self, election: &str, note: &str) -> Result<()> {
+        self.remember(election, |e| e.checkpoint = Some(note.to_owned()))
+    }
+
+    /// Remember the hash of the tally decrypted and save the file
+    /// (SPEC.md §14.2).
+    pub fn remember_tally(&mut self, election: &str, sha256_hex: &str) -> Result<()> {
+        self.remember(election, |e| {
+            e.decrypted_tally = Some(sha256_hex.to_owned())
+        })
+    }
+
+    fn remember(&mut self, election: &str, f: impl FnOnce(&mut StoredElection)) -> Result<()> {
+        let Some(stored) = self.elections.get_mut(election) else {
+            return Err(TrusteeError::Protocol(format!(
+                "key file {} has no state for election {election:?}",
+                self.path.display()
+            )));
+        };
+        let old = (stored.checkpoint.clone(), stored.decrypted_tally.clone());
+        f(stored);
+        if let Err(e) = self.write(false) {
+            if let Some(stored) = self.elections.get_mut(election) {
+                (stored.checkpoint, stored.decrypted_tally) = old;
+            }
             return Err(e);
         }
         Ok(())

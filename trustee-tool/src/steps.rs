@@ -14,6 +14,7 @@ use rand_core::OsRng;
 use crate::board::BoardClient;
 use crate::ceremony::{list, SharesChecked};
 use crate::error::{Result, TrusteeError};
+use crate::log_memory;
 use crate::state::{Stage, TrusteeKeyFile};
 use crate::tally::EncryptedTally;
 use crate::view::{fetch_ceremony_view, fetch_view, ElectionView, Reading};
@@ -450,13 +451,23 @@ pub fn recompute_tally<B: BoardClient>(
 
 /// `decrypt`: recompute the tally of a closed election and post this
 /// trustee's partial decryption with its proofs (SPEC.md §8.4, §8.5.5).
+///
+/// Before anything, the log served is checked against what the key file
+/// remembers (SPEC.md §14.2, [`crate::log_memory`]): a fork, a rewritten
+/// log or a rollback stops the step with evidence and no post. Before
+/// posting: the tally must be the one this key file decrypted before, if
+/// any; a board-signed checkpoint must cover `voting_closed`, cosigned by
+/// `witness_quorum` manifest witnesses (§14.1); and the tally must count
+/// at least `min_counted` credentials (§10.5).
 pub fn decrypt<B: BoardClient>(
     board: &B,
     file: &mut TrusteeKeyFile,
     election: &str,
 ) -> Result<Outcome> {
-    let (view, tally) = recompute_tally(board, election)?;
-    let stage = current_stage(file, &view)?;
+    let log = log_memory::fetch_checked(board, file, election)?;
+    let view = &log.view;
+    let tally = EncryptedTally::of(view);
+    let stage = current_stage(file, view)?;
     let l = stage.enrolled().index();
     let Stage::Holding(holder) = stage else {
         return Err(TrusteeError::Protocol(format!(
@@ -464,13 +475,27 @@ pub fn decrypt<B: BoardClient>(
             stage.name()
         )));
     };
+    if file.checkpoint(election).is_none() {
+        file.remember_checkpoint(election, &log.note)?;
+    }
     let state = view.election();
+    let tally_sha = tally
+        .as_ref()
+        .map(|t| log_memory::tally_hash(&t.ciphertexts));
+    if let (Some(held), Some(served)) = (file.decrypted_tally(election), &tally_sha) {
+        if held != served {
+            return Err(TrusteeError::TallyChanged {
+                held: held.to_owned(),
+                served: served.clone(),
+            });
+        }
+    }
     if state.partials().iter().any(|(k, _)| *k == l) {
         return Ok(Outcome::Done(format!(
             "trustee {l} has already posted its partial decryption"
         )));
     }
-    let Some(tally) = tally else {
+    let (Some(tally), Some(tally_sha)) = (tally, tally_sha) else {
         let now = if state.opened_at().is_some() {
             format!("voting is open, {} ballots so far", state.votes().ballots())
         } else {
@@ -490,6 +515,29 @@ pub fn decrypt<B: BoardClient>(
         return Err(TrusteeError::BoardMisbehaves(
             "the board's joint key is not the one this trustee holds a share of".into(),
         ));
+    }
+    let min = view.manifest().min_counted();
+    if tally.counted < min {
+        return Err(TrusteeError::TooFewCounted {
+            counted: tally.counted,
+            min,
+        });
+    }
+    // SPEC.md §14.2: the tally decrypted is fixed by a checkpoint the board
+    // signed over voting_closed, seen by k witnesses.
+    let closed = state.closed_at().unwrap_or(0);
+    if log.checkpoint.size <= closed {
+        return Ok(Outcome::waiting(format!(
+            "a board-signed checkpoint covering voting_closed (entry {closed}); the board's \
+             latest covers {} entries",
+            log.checkpoint.size
+        )));
+    }
+    if let Some(waiting) = log_memory::witnessed(&log, file.path(), election, closed + 1)? {
+        return Ok(Outcome::waiting(waiting));
+    }
+    if file.decrypted_tally(election).is_none() {
+        file.remember_tally(election, &tally_sha)?;
     }
     let post_ = holder.partial_decryption(file.keys(), &tally.ciphertexts, &mut OsRng)?;
     if let Ok(body) = post_.open() {

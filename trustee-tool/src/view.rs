@@ -91,6 +91,9 @@ pub struct ElectionView {
     pub size: u64,
     /// Leaf hash of the last entry read.
     pub head: Hash,
+    /// Leaf hashes of every entry read, in order (SPEC.md §7.1): the tree
+    /// this tool checks the board's checkpoints against (§14.2).
+    pub leaves: Vec<Hash>,
     /// Per dealer, its first `dkg_commitments` post (signed with its own
     /// key) that does not count, and why.
     pub rejected_reveals: BTreeMap<u32, Skipped>,
@@ -334,6 +337,7 @@ impl ViewBuilder {
         };
         view.size = index + 1;
         view.head = leaf;
+        view.leaves.push(leaf);
         match opened {
             Opened::Ballot(ballot) if ballot.election == view.state.id() => {
                 self.pending.push(PendingBallot { index, ballot });
@@ -391,6 +395,7 @@ impl ViewBuilder {
             state,
             size: 1,
             head: leaf,
+            leaves: vec![leaf],
             rejected_reveals: BTreeMap::new(),
             credential_list: None,
             warnings: Vec::new(),

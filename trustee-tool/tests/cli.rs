@@ -81,6 +81,10 @@ fn help_names_every_step() {
     ] {
         assert!(help.contains(step), "{step} missing from --help");
     }
+    assert!(
+        help.contains("4 the board was caught lying"),
+        "exit status 4 documented in --help"
+    );
     let gen = trustee(&["credentials", "generate", "--help"], "");
     assert!(text(&gen).contains("--weights"));
 }
