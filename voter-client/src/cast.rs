@@ -10,13 +10,12 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ed25519_dalek::Signer as _;
 use psephos_crypto::ballot::{
     check_audit, encrypt_ballot, short_tracking_code, tracking_code, verify_ballot, BallotContext,
     BallotSecrets, EncryptedBallot,
 };
 use psephos_crypto::record::{
-    open_signed, parse_body, AuthorKey, Body, Payload, Post, SignatureHex, SIGNATURE_DOMAIN,
+    open_signed, parse_body, AuthorKey, Body, Payload, Post, SignatureHex,
 };
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -71,12 +70,12 @@ impl PreparedBallot {
             author: AuthorKey(author),
             payload: Payload::Ballot(ballot),
         };
-        let body_text = serde_json::to_string(&body)
+        // SPEC.md §9.1: the record module writes the canonical body and
+        // signs it; the client keeps those exact bytes.
+        let post = Post::sign(&body, credential.signing_key())
             .map_err(|e| VoterError::input(format!("the ballot could not be written: {e}")))?;
-        let mut message = Vec::with_capacity(SIGNATURE_DOMAIN.len() + body_text.len());
-        message.extend_from_slice(SIGNATURE_DOMAIN);
-        message.extend_from_slice(body_text.as_bytes());
-        let signature = SignatureHex(credential.signing_key().sign(&message).to_bytes());
+        let body_text = post.body_text().to_owned();
+        let signature = post.signature;
         Ok(PreparedBallot {
             election: election.id.clone(),
             board: None,
