@@ -155,7 +155,7 @@ pub enum TrusteeError {
     /// than the manifest's `min_counted`; the board would refuse every
     /// partial decryption of it, and this trustee does not decrypt it.
     #[error(
-        "the tally counts {counted} credentials, fewer than the manifest's min_counted = {min}:          it is never decrypted (SPEC.md §10.5)"
+        "the tally counts {counted} credentials, fewer than the manifest's min_counted = {min}: it is never decrypted (SPEC.md §10.5)"
     )]
     TooFewCounted {
         /// Credentials counted.

@@ -516,11 +516,10 @@ pub fn decrypt<B: BoardClient>(
             "the board's joint key is not the one this trustee holds a share of".into(),
         ));
     }
-    let min = view.manifest().min_counted();
-    if tally.counted < min {
+    if state.check_min_counted().is_err() {
         return Err(TrusteeError::TooFewCounted {
             counted: tally.counted,
-            min,
+            min: view.manifest().min_counted(),
         });
     }
     // SPEC.md §14.2: the tally decrypted is fixed by a checkpoint the board

@@ -47,16 +47,7 @@ impl Election {
             );
         }
         self.trustee_authored(author, l)?;
-        let counted = self.votes.counted_credentials();
-        if counted < self.manifest.min_counted() {
-            return broken(
-                Rule::TooFewCounted,
-                format!(
-                    "the tally counts {counted} credentials, fewer than the manifest's min_counted {}: decrypting it could reveal how they voted",
-                    self.manifest.min_counted()
-                ),
-            );
-        }
+        self.check_min_counted()?;
         if self.partials.iter().any(|(k, _)| *k == l) {
             return broken(
                 Rule::DuplicatePartial,
@@ -93,6 +84,25 @@ impl Election {
         self.partials
             .push((l, shares.iter().map(|s| s.D).collect()));
         Ok(Effect::default())
+    }
+
+    /// The tally counts at least the manifest's `min_counted` credentials
+    /// (SPEC.md §10.5, rule `TooFewCounted`): a smaller one is never
+    /// decrypted, since it could reveal how a few voters voted. The board
+    /// refuses partial decryptions by it and a trustee checks it before
+    /// decrypting.
+    pub fn check_min_counted(&self) -> Result<(), Violation> {
+        let counted = self.votes.counted_credentials();
+        let min = self.manifest.min_counted();
+        if counted < min {
+            return broken(
+                Rule::TooFewCounted,
+                format!(
+                    "the tally counts {counted} credentials, fewer than the manifest's min_counted {min}: decrypting it could reveal how they voted"
+                ),
+            );
+        }
+        Ok(())
     }
 
     /// The bound of §8.4 for each contest: `W · max_per_option`, `W` the
