@@ -25,7 +25,7 @@
 
 use crate::encoding::decode_hex32;
 use crate::log::checkpoint::{open_checkpoint, Checkpoint, NoteVerifier};
-use crate::log::merkle::{verify_consistency, verify_inclusion, Hash};
+use crate::log::merkle::{implied_old_root, verify_consistency, verify_inclusion, Hash};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -194,6 +194,48 @@ impl Evidence {
     }
 }
 
+impl Evidence {
+    /// Evidence from two notes of `election`'s log signed by `board_key`,
+    /// for a role that holds no copy of the log (a voter, SPEC.md §13.5,
+    /// §14.2): `same_size` when they have one size and two roots;
+    /// `prefix_mismatch` when `proof`, a consistency proof from the
+    /// smaller size to the larger checkpoint as the larger one's server
+    /// gave it, leads to the larger root and implies another root at the
+    /// smaller size ([`implied_old_root`]). `None` when the notes are not
+    /// proven to be two histories (including when the smaller size is a
+    /// power of two, whose root a proof leaves out).
+    pub fn between(
+        election: &str,
+        board_key: &str,
+        held: &str,
+        presented: &str,
+        proof: Option<&[Hash]>,
+        detected: u64,
+        message: String,
+    ) -> Option<Evidence> {
+        let mut evidence = Evidence {
+            election: election.to_owned(),
+            board_key: board_key.to_owned(),
+            kind: EvidenceKind::SameSize,
+            detected,
+            held: held.to_owned(),
+            presented: presented.to_owned(),
+            proof: None,
+            message,
+        };
+        let (a, b) = evidence.checkpoints().ok()?;
+        if a.size != b.size {
+            let (small, large) = if a.size < b.size { (a, b) } else { (b, a) };
+            let hashes = proof?;
+            let old = implied_old_root(small.size, large.size, &large.root, hashes)?;
+            evidence.kind = EvidenceKind::PrefixMismatch;
+            evidence.proof = Some(PrefixProof::new(small.size, &old, large.size, hashes));
+        }
+        evidence.verify().ok()?;
+        Some(evidence)
+    }
+}
+
 /// An entry the board logged that its own rules refuse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -250,5 +292,66 @@ impl InvalidEntry {
         verify_consistency(self.prefix_size, cp.size, &prefix_root, &cp.root, &proof)
             .map_err(|e| inconclusive(format!("the consistency proof fails: {e}")))?;
         Ok(cp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::SigningKey;
+
+    use super::*;
+    use crate::log::checkpoint::{sign_checkpoint, NoteSigner};
+    use crate::log::merkle::{leaf_hash, MerkleTree};
+
+    fn tree(n: u64, fork_at: Option<u64>) -> MerkleTree {
+        MerkleTree::from_leaves(
+            (0..n)
+                .map(|i| {
+                    let tag = if fork_at.is_some_and(|f| i >= f) { 1u8 } else { 0 };
+                    leaf_hash(&[tag, i as u8])
+                })
+                .collect(),
+        )
+    }
+
+    fn note(signer: &NoteSigner, t: &MerkleTree, size: u64) -> String {
+        let cp = Checkpoint {
+            origin: "board.example/e1".into(),
+            size,
+            root: t.root_at(size).unwrap(),
+        };
+        sign_checkpoint(&cp, signer).unwrap()
+    }
+
+    /// A light client with two notes and the larger server's proof gets
+    /// conclusive evidence of a fork, and none for one history.
+    #[test]
+    fn between_builds_conclusive_evidence_only_for_two_histories() {
+        let signer = NoteSigner::new("board.example", SigningKey::from_bytes(&[7; 32])).unwrap();
+        let vkey = signer.verifier().to_vkey();
+        let honest = tree(12, None);
+        let forked = tree(9, Some(5));
+        let ev = |a: &str, b: &str, proof: Option<&[Hash]>| {
+            Evidence::between("e1", &vkey, a, b, proof, 0, "test".into())
+        };
+        // Same size, two roots.
+        let same = ev(&note(&signer, &honest, 9), &note(&signer, &forked, 9), None).unwrap();
+        assert_eq!(same.kind, EvidenceKind::SameSize);
+        // Fork of size 6 (not a power of two) against the honest 12 with
+        // the honest server's proof.
+        let proof = honest.consistency_proof(6, 12).unwrap();
+        let fork6 = note(&signer, &forked, 6);
+        let prefix = ev(&fork6, &note(&signer, &honest, 12), Some(&proof)).unwrap();
+        assert_eq!(prefix.kind, EvidenceKind::PrefixMismatch);
+        assert_eq!(prefix.verify(), Ok(()));
+        // One history: no evidence.
+        let ours6 = note(&signer, &honest, 6);
+        assert_eq!(ev(&ours6, &note(&signer, &honest, 12), Some(&proof)), None);
+        // Size 8, a power of two: the proof leaves the old root out.
+        let proof8 = honest.consistency_proof(8, 12).unwrap();
+        let fork8 = note(&signer, &forked, 8);
+        assert_eq!(ev(&fork8, &note(&signer, &honest, 12), Some(&proof8)), None);
+        // No proof for different sizes: nothing proven.
+        assert_eq!(ev(&fork6, &note(&signer, &honest, 12), None), None);
     }
 }

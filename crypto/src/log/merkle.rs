@@ -342,6 +342,51 @@ pub fn verify_consistency(
     }
 
     // From here on 0 < first < second, as RFC 9162 §2.1.4.2 requires.
+    let (f_r, s_r) = consistency_roots(old_size, new_size, old_root, proof)?;
+    // 7. Verify that the fr calculated is equal to the first_hash supplied,
+    //    that the sr calculated is equal to the second_hash supplied.
+    if f_r != *old_root {
+        return Err(MerkleError::OldRootMismatch);
+    }
+    if s_r != *new_root {
+        return Err(MerkleError::NewRootMismatch);
+    }
+    Ok(())
+}
+
+/// The root of the first `old_size` leaves that a consistency proof
+/// (SPEC.md §7.3) implies, when the proof leads to `new_root`: what the
+/// log that made the proof held at `old_size`. `None` when the proof does
+/// not lead to `new_root`, the sizes need no proof, or `old_size` is a
+/// power of two (RFC 9162 then leaves the old root out of the proof: it
+/// cannot be read from it). A light client that holds another root of
+/// `old_size` signed by the same key has proof of two histories
+/// ([`crate::log::evidence`]).
+pub fn implied_old_root(
+    old_size: u64,
+    new_size: u64,
+    new_root: &Hash,
+    proof: &[Hash],
+) -> Option<Hash> {
+    if old_size == 0 || old_size >= new_size || old_size.is_power_of_two() {
+        return None;
+    }
+    // Not a power of two: the first proof hash starts both roots, the
+    // `old_root` argument is never read.
+    let unused = [0u8; 32];
+    let (f_r, s_r) = consistency_roots(old_size, new_size, &unused, proof).ok()?;
+    (s_r == *new_root).then_some(f_r)
+}
+
+/// Steps 1–6 of RFC 9162 §2.1.4.2 for `0 < old_size < new_size`: the old
+/// and new roots the proof rebuilds (`old_root` is read only when
+/// `old_size` is a power of two).
+fn consistency_roots(
+    old_size: u64,
+    new_size: u64,
+    old_root: &Hash,
+    proof: &[Hash],
+) -> Result<(Hash, Hash), MerkleError> {
     let expected = consistency_proof_len(old_size, new_size);
     let wrong_length = MerkleError::WrongProofLength {
         expected,
@@ -398,19 +443,11 @@ pub fn verify_consistency(
         f_n >>= 1;
         s_n >>= 1;
     }
-    // 7. Verify that the fr calculated is equal to the first_hash supplied,
-    //    that the sr calculated is equal to the second_hash supplied, and
-    //    that sn is 0.
+    // 7 (part). sn must be 0.
     if s_n != 0 {
         return Err(wrong_length);
     }
-    if f_r != *old_root {
-        return Err(MerkleError::OldRootMismatch);
-    }
-    if s_r != *new_root {
-        return Err(MerkleError::NewRootMismatch);
-    }
-    Ok(())
+    Ok((f_r, s_r))
 }
 
 /// An append-only RFC 6962 Merkle tree that keeps every complete subtree's
@@ -1046,6 +1083,23 @@ mod tests {
                 prop_assert_eq!(&proof, &spec_subproof(m, &ls, true));
                 let old = root(&ls[..m]);
                 prop_assert_eq!(verify_consistency(m as u64, n as u64, &old, &r, &proof), Ok(()));
+            }
+        }
+
+        #[test]
+        fn a_consistency_proof_implies_the_old_root_unless_its_size_is_a_power_of_two(n in 2usize..=200) {
+            let (tree, ls) = tree_and_leaves(n);
+            let r = tree.root();
+            for m in 1..n {
+                let proof = tree.consistency_proof(m as u64, n as u64).unwrap();
+                let implied = implied_old_root(m as u64, n as u64, &r, &proof);
+                if m.is_power_of_two() {
+                    prop_assert_eq!(implied, None);
+                } else {
+                    prop_assert_eq!(implied, Some(root(&ls[..m])));
+                    // Another new root: the proof implies nothing.
+                    prop_assert_eq!(implied_old_root(m as u64, n as u64, &ls[0], &proof), None);
+                }
             }
         }
 
