@@ -5,7 +5,8 @@
 //! * [`TestBoard`] runs a board in-process on a loopback port, on a fresh
 //!   SQLite data directory or a fresh PostgreSQL database
 //!   ([`TestBoard::postgres`]; skipped when no server answers, unless
-//!   `PSEPHOS_REQUIRE_POSTGRES=1`).
+//!   `PSEPHOS_REQUIRE_POSTGRES=1`); [`TestBoard::fork`] serves a copy of
+//!   its history under the same key as a second board.
 //! * [`Client`] speaks the API (SPEC.md §10.1).
 //! * [`SimElection`] plays every other role with the crypto crate's
 //!   primitives: trustees (registration, commit–reveal DKG with encrypted
@@ -50,6 +51,7 @@ use tokio::task::JoinHandle;
 
 use crate::appender::Receipt;
 use crate::board::{init, Board, Config};
+use crate::store::{Backend, Store};
 
 /// The PostgreSQL server the tests use unless `PSEPHOS_TEST_POSTGRES_URL`
 /// says otherwise (its database is only used to create fresh ones).
@@ -221,6 +223,49 @@ impl TestBoard {
         }
     }
 
+    /// A second board holding this board's signing key and history: a
+    /// copy of its database served as another board, the attack of
+    /// SPEC.md §14.2 ("fork / equivocation"). This board keeps running; its
+    /// rows are copied in one read transaction (a consistent snapshot), into
+    /// a fresh SQLite data directory or a fresh PostgreSQL database on the
+    /// same server, beside a copy of `board.key`. The fork has its own admin
+    /// token; from here on the two logs grow apart.
+    pub async fn fork(&self) -> anyhow::Result<TestBoard> {
+        let dir = tempfile::tempdir()?;
+        std::fs::copy(
+            self.config.data_dir.join(crate::board::KEY_FILE),
+            dir.path().join(crate::board::KEY_FILE),
+        )
+        .context("copy the board key")?;
+        let mut config = self.config.clone();
+        config.data_dir = dir.path().to_owned();
+        let pg = match self.board.store.backend() {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(
+                PgDatabase::create()
+                    .await?
+                    .ok_or_else(|| anyhow!("no PostgreSQL server for the fork"))?,
+            ),
+        };
+        config.database_url = pg.as_ref().map(|pg| pg.url.clone());
+        // The schema, then the rows.
+        let copied = async {
+            Store::open(&config.data_dir, config.database_url.as_deref())
+                .await?
+                .close()
+                .await;
+            copy_rows(&database_url(&self.config)?, &database_url(&config)?).await
+        }
+        .await;
+        if let Err(e) = copied {
+            if let Some(pg) = &pg {
+                pg.drop_database().await;
+            }
+            return Err(e);
+        }
+        Self::start_with(config, Some(dir), pg).await
+    }
+
     /// Stop, and drop the PostgreSQL database and the data directory.
     pub async fn finish(mut self) {
         self.stop().await;
@@ -230,6 +275,135 @@ impl TestBoard {
         }
         drop(self.dir.take());
     }
+}
+
+/// The URL of the database a board with `config` uses.
+fn database_url(config: &Config) -> anyhow::Result<String> {
+    if let Some(url) = &config.database_url {
+        return Ok(url.clone());
+    }
+    let file = config.data_dir.join("board.sqlite3");
+    let path = file
+        .to_str()
+        .ok_or_else(|| anyhow!("the data directory path is not UTF-8"))?;
+    Ok(format!("sqlite://{path}"))
+}
+
+/// The tables [`TestBoard::fork`] copies, with their columns; `true` marks
+/// a BIGINT column (the schema has only TEXT and BIGINT, see
+/// `migrations/`). `settings` is left out: the fork's `init` writes the
+/// same board key and its own admin token.
+const FORKED_TABLES: &[(&str, &[(&str, bool)])] = &[
+    (
+        "elections",
+        &[
+            ("id", false),
+            ("title", false),
+            ("state", false),
+            ("size", true),
+            ("head", false),
+            ("created", true),
+        ],
+    ),
+    (
+        "entries",
+        &[
+            ("election", false),
+            ("idx", true),
+            ("leaf_hash", false),
+            ("kind", false),
+            ("author", false),
+            ("line", false),
+        ],
+    ),
+    (
+        "checkpoints",
+        &[
+            ("election", false),
+            ("size", true),
+            ("note", false),
+            ("cosignatures", false),
+        ],
+    ),
+    (
+        "ciphertext_points",
+        &[("election", false), ("r_point", false), ("idx", true)],
+    ),
+    (
+        "mirrors",
+        &[
+            ("vkey", false),
+            ("name", false),
+            ("url", false),
+            ("added", true),
+        ],
+    ),
+    (
+        "mirror_alarms",
+        &[
+            ("election", false),
+            ("detected", true),
+            ("kind", false),
+            ("evidence", false),
+        ],
+    ),
+    (
+        "bundle_files",
+        &[("bundle", false), ("name", false), ("content", false)],
+    ),
+];
+
+/// Copy every row of [`FORKED_TABLES`] from the database at `from` (read
+/// in one repeatable-read transaction, while its board may run) into the
+/// empty schema at `to` (one transaction).
+async fn copy_rows(from: &str, to: &str) -> anyhow::Result<()> {
+    use sqlx::any::AnyPoolOptions;
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let src = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(from)
+        .await?;
+    let dst = AnyPoolOptions::new().max_connections(1).connect(to).await?;
+    let mut read = src.begin().await?;
+    if !from.starts_with("sqlite:") {
+        // PostgreSQL: one snapshot for every table (SQLite's read
+        // transaction has one already).
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .execute(&mut *read)
+            .await?;
+    }
+    let mut write = dst.begin().await?;
+    for (table, columns) in FORKED_TABLES {
+        let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+        let rows = sqlx::query(&format!("SELECT {} FROM {table}", names.join(", ")))
+            .fetch_all(&mut *read)
+            .await?;
+        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        let insert = format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            names.join(", "),
+            placeholders.join(", ")
+        );
+        for row in &rows {
+            let mut q = sqlx::query(&insert);
+            for (i, (_, bigint)) in columns.iter().enumerate() {
+                q = if *bigint {
+                    q.bind(row.try_get::<i64, _>(i)?)
+                } else {
+                    q.bind(row.try_get::<String, _>(i)?)
+                };
+            }
+            q.execute(&mut *write)
+                .await
+                .with_context(|| format!("copy a row of {table}"))?;
+        }
+    }
+    write.commit().await?;
+    read.rollback().await?;
+    src.close().await;
+    dst.close().await;
+    Ok(())
 }
 
 /// An API error as the board sent it: the HTTP status and the error
