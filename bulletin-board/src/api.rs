@@ -1,17 +1,19 @@
 //! The HTTP API (SPEC.md §10.1 endpoints): `app(board) -> Router`, one
 //! `router()` per resource, and the hardening layers (body limit, timeout,
-//! per-client rate limit, tracing).
+//! per-client rate limit, tracing). The public read endpoints answer
+//! cross-origin requests ([`public_cors`]); the admin endpoints and posts
+//! do not.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -20,6 +22,7 @@ use psephos_crypto::record::Post;
 use psephos_crypto::wire;
 use serde::Deserialize;
 use tokio::sync::{oneshot, RwLock};
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -53,19 +56,37 @@ impl ReadLog for Board {
     }
 }
 
+/// Cross-origin access to public data (SPEC.md §10.1, §10.9.1): `GET`
+/// (and `HEAD`) from any origin, without credentials, `X-Log-Size`
+/// readable; preflights answered. Only the read endpoints get it: a page
+/// posts ballots to its own server, and admin requests come from no page.
+pub fn public_cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD])
+        .expose_headers([HeaderName::from_static("x-log-size")])
+        .max_age(Duration::from_secs(3600))
+}
+
 /// The whole API with its layers.
 pub fn app(board: Arc<Board>) -> Router {
     let limits = board.limits.clone();
+    let connect = crate::pages::witness_origins(board.store.clone());
+    let public = Router::new()
+        .route("/api/v1/board", get(board_info))
+        .merge(read_router::<Board>())
+        .merge(crate::bundle::router::<Board>())
+        .layer(public_cors());
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/api/v1/board", get(board_info))
+        // Before `public`: `/api/v1/elections` is in both, and the merged
+        // route answers other methods (a preflight) as the later one does.
         .merge(elections_router())
-        .merge(read_router::<Board>())
+        .merge(public)
         .merge(crate::mirror::board_router())
         .merge(posts_router())
         .merge(admin_router())
-        .merge(crate::pages::router(board.web.as_ref()))
-        .merge(crate::bundle::router::<Board>())
+        .merge(crate::pages::router(board.web.as_ref(), Some(connect)))
         .fallback(|| async {
             BoardError::not_found("not_found", "no such endpoint").into_response()
         })
@@ -86,7 +107,8 @@ fn elections_router() -> Router<AppState> {
 }
 
 /// The read-only endpoints (SPEC.md §10.1): elections, entries, checkpoint,
-/// proofs. A board and a mirror serve the same ones.
+/// proofs. A board and a mirror serve the same ones (each with
+/// [`public_cors`]).
 pub fn read_router<S: ReadLog>() -> Router<Arc<S>> {
     Router::new()
         .route("/api/v1/elections", get(list_elections::<S>))

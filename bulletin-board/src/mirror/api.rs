@@ -3,17 +3,22 @@
 //! * [`app`]: the mirror's server — the board's read endpoints
 //!   ([`crate::api::read_router`] over [`MirrorReader`]), its identity at
 //!   `GET /api/v1/board`, and its evidence at
-//!   `GET /api/v1/elections/{id}/equivocation`. Nothing is writable.
+//!   `GET /api/v1/elections/{id}/equivocation`. Nothing is writable but
+//!   the evidence it takes (`POST …/equivocation`). Every endpoint under
+//!   `/api/v1` answers cross-origin requests, so that an election's pages
+//!   on the board or another mirror can check a witness (SPEC.md §10.9.1).
 //! * [`board_router`]: what a board adds for its mirrors —
-//!   `POST /api/v1/elections/{id}/cosignatures` and `GET /api/v1/mirrors`.
+//!   `POST /api/v1/elections/{id}/cosignatures` and `GET /api/v1/mirrors`
+//!   (the latter cross-origin).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,6 +30,7 @@ use psephos_crypto::log::evidence::Evidence;
 use psephos_crypto::wire;
 use serde_json::{json, Value};
 use tokio::sync::RwLock;
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -32,7 +38,7 @@ use tower_http::trace::TraceLayer;
 use psephos_voter::web::WebAssets;
 
 use super::store as mstore;
-use crate::api::{check_id, read_router, RateLimiter, ReadLog};
+use crate::api::{check_id, public_cors, read_router, RateLimiter, ReadLog};
 use crate::board::{catch_up, replay_from, Board, Limits};
 use crate::bundle::BundleSource;
 use crate::election::Election;
@@ -156,20 +162,39 @@ impl BundleSource for MirrorReader {
 
 type MirrorState = Arc<MirrorReader>;
 
+/// Cross-origin access to a mirror's evidence endpoint (SPEC.md §10.9.1):
+/// as [`public_cors`], and `POST` with a JSON body, so that a voter's page
+/// that caught the board equivocating can hand the evidence to a witness.
+pub fn evidence_cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600))
+}
+
 /// The mirror's API with its layers (SPEC.md §10.9.1), and the pages when
-/// it has the bundle (SPEC.md §13.6).
+/// it has the bundle (SPEC.md §13.6), their `connect-src` naming the
+/// witnesses of the elections it follows.
 pub fn app(reader: Arc<MirrorReader>, web: Option<&psephos_voter::web::WebAssets>) -> Router {
     let limits = reader.limits.clone();
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+    let connect = crate::pages::witness_origins(reader.store.clone());
+    let public = Router::new()
         .route("/api/v1/board", get(mirror_info))
+        .merge(read_router::<MirrorReader>())
+        .merge(crate::bundle::router::<MirrorReader>())
+        .layer(public_cors());
+    let evidence = Router::new()
         .route(
             "/api/v1/elections/{id}/equivocation",
             get(equivocation).post(receive_equivocation),
         )
-        .merge(read_router::<MirrorReader>())
-        .merge(crate::pages::router(web))
-        .merge(crate::bundle::router::<MirrorReader>())
+        .layer(evidence_cors());
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(public)
+        .merge(evidence)
+        .merge(crate::pages::router(web, Some(connect)))
         .fallback(|| async {
             BoardError::not_found("not_found", "no such endpoint (a mirror is read-only)")
                 .into_response()
@@ -325,14 +350,19 @@ async fn equivocation(
 /// Largest body of `POST …/cosignatures` (SPEC.md §10.9.3).
 pub const MAX_COSIGNED_NOTE_BYTES: usize = 64 << 10;
 
-/// The board's endpoints for mirrors (SPEC.md §10.9.3).
+/// The board's endpoints for mirrors (SPEC.md §10.9.3); the list of
+/// mirrors is public data, readable cross-origin.
 pub fn board_router() -> Router<Arc<Board>> {
     Router::new()
         .route(
             "/api/v1/elections/{id}/cosignatures",
             post(receive_cosignatures),
         )
-        .route("/api/v1/mirrors", get(list_mirrors))
+        .merge(
+            Router::new()
+                .route("/api/v1/mirrors", get(list_mirrors))
+                .layer(public_cors()),
+        )
 }
 
 /// `GET /api/v1/mirrors`: the registered mirrors.
