@@ -1,6 +1,7 @@
 //! The board's API over HTTP, for the command line (native only). The page
 //! does the same requests with the browser's `fetch`.
 
+use psephos_crypto::log::evidence::Evidence;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -27,6 +28,7 @@ impl BoardClient {
     pub fn new(base: &str) -> Result<Self> {
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(transport)?;
         Ok(BoardClient {
@@ -113,6 +115,23 @@ impl BoardClient {
             .send()
             .map_err(transport)?;
         crate::api::parse("the receipt", &Self::check(response)?)
+    }
+
+    /// Offer equivocation evidence to a witness (SPEC.md §10.9.4).
+    pub fn post_evidence(&self, election: &str, evidence: &Evidence) -> Result<()> {
+        let body = serde_json::to_string(evidence)
+            .map_err(|e| VoterError::Transport(format!("cannot serialize the evidence: {e}")))?;
+        let response = self
+            .http
+            .post(format!(
+                "{}/api/v1/elections/{election}/equivocation",
+                self.base
+            ))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .map_err(transport)?;
+        Self::check(response).map(|_| ())
     }
 
     /// Learn and check an election (SPEC.md §13.1).

@@ -11,6 +11,7 @@
 //! | [`credential`] | the voter's Ed25519 credential | SPEC.md §12 |
 //! | [`cast`] | encrypt + sign a ballot, tracking code, Benaloh audit codes | SPEC.md §13.2, §13.3 |
 //! | [`receipt`] | receipts, their inclusion check, consistency with the board and mirrors | SPEC.md §13.4, §13.5 |
+//! | [`recheck`] | a receipt re-checked against the board and each witness: one history, the cosignature quorum, fork evidence | SPEC.md §13.5, §14.1, §14.2 |
 //! | [`timeline`] | when the election reached each state, from the log's entry times | SPEC.md §10.6 |
 //! | [`bundle`] | the page bundle hash | SPEC.md §13.6 |
 //! | `web` (feature `server`) | the router the board mounts for the pages | SPEC.md §13.6 |
@@ -27,6 +28,7 @@ pub mod credential;
 pub mod election;
 pub mod error;
 pub mod receipt;
+pub mod recheck;
 pub mod timeline;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -19,7 +19,8 @@ use psephos_crypto::ballot::{short_tracking_code, tracking_code};
 use psephos_crypto::log::{
     leaf_hash, verify_consistency, verify_inclusion, Checkpoint, Hash, MerkleError,
 };
-use psephos_crypto::record::Entry;
+use psephos_crypto::record::{Entry, Manifest};
+use psephos_crypto::witness::Witness;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{board_hash, board_hashes, BoardInfo, BoardReceipt, ConsistencyProof};
@@ -56,6 +57,17 @@ pub struct Receipt {
     pub size: u64,
     /// The inclusion proof, hex.
     pub inclusion_proof: Vec<String>,
+    /// The witnesses the election's manifest names (SPEC.md §14.1), so the
+    /// receipt can be re-checked against each with nothing else at hand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<Witness>,
+    /// How many of them must cosign (the manifest's `witness_quorum`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub witness_quorum: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Receipt {
@@ -88,6 +100,8 @@ impl Receipt {
             checkpoint: answer.checkpoint.clone(),
             size: answer.size,
             inclusion_proof: answer.inclusion_proof.clone(),
+            witnesses: Vec::new(),
+            witness_quorum: 0,
         };
         receipt.verify(board)?;
         let entry = Entry::from_line(entry_line)?;
@@ -102,6 +116,17 @@ impl Receipt {
             ));
         }
         Ok(receipt)
+    }
+
+    /// Name where the receipt can be re-checked (SPEC.md §13.4): the
+    /// board's base URL the ballot was cast at, and the witnesses and
+    /// quorum of the election's manifest (as the client read it from the
+    /// log).
+    pub fn naming(mut self, board_url: &str, manifest: &Manifest) -> Receipt {
+        self.board_url = Some(board_url.trim_end_matches('/').to_owned());
+        self.witnesses = manifest.witnesses.clone();
+        self.witness_quorum = manifest.witness_quorum;
+        self
     }
 
     /// The leaf hash.
@@ -119,6 +144,9 @@ impl Receipt {
                 self.format
             )));
         }
+        psephos_crypto::election::check_election_id(&self.election).map_err(|v| {
+            VoterError::input(format!("The receipt's election id cannot be used: {v}."))
+        })?;
         let code = board_hash("tracking_code", &self.tracking_code)?;
         if short_tracking_code(&code) != self.short_code {
             return Err(VoterError::input(

@@ -14,12 +14,15 @@ use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use crate::api::{parse, BoardInfo, BoardReceipt, ElectionStatus, InclusionProof};
+use crate::api::{
+    parse, BoardInfo, BoardReceipt, ConsistencyProof, ElectionStatus, InclusionProof,
+};
 use crate::cast::{check_audit_code, PreparedBallot};
 use crate::choice::{check_all, is_selection, rules_text};
 use crate::credential::Credential;
 use crate::election::{Board, Election, SetupScan};
 use crate::receipt::Receipt;
+use crate::recheck::{judge, proofs_to_ask, Sighting};
 
 fn js(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
@@ -204,12 +207,14 @@ impl VoterElection {
     }
 
     /// Check the board's answer to a cast ballot and the entry line at its
-    /// index (SPEC.md §13.4); the receipt file (JSON) on success.
+    /// index (SPEC.md §13.4); the receipt file (JSON) on success, naming
+    /// `board_url` (the page's origin) and the manifest's witnesses.
     pub fn accept_receipt(
         &self,
         ballot: &VoterBallot,
         answer_json: &str,
         entry_line: &str,
+        board_url: &str,
     ) -> Result<String, JsError> {
         let answer: BoardReceipt = parse("the receipt", answer_json).map_err(js)?;
         let receipt = Receipt::accept(
@@ -220,7 +225,8 @@ impl VoterElection {
             &answer,
             entry_line.trim_end(),
         )
-        .map_err(js)?;
+        .map_err(js)?
+        .naming(board_url, &self.election.manifest);
         Ok(receipt.to_json())
     }
 }
@@ -264,6 +270,40 @@ impl VoterBallot {
             .ok_or_else(|| js("this ballot was already audited"))?;
         Ok(ballot.audit().map_err(js)?.0)
     }
+}
+
+/// Re-checking a receipt, step 1 (SPEC.md §13.5): `sightings_json` is
+/// `[{"server","url","note"|"error"}]`, the board's and each witness's
+/// latest checkpoint; the answer `[{"url","from","to"}]` lists the
+/// consistency proofs to fetch.
+#[wasm_bindgen]
+pub fn receipt_proofs_to_ask(receipt_json: &str, sightings_json: &str) -> Result<String, JsError> {
+    let receipt = Receipt::from_json(receipt_json).map_err(js)?;
+    let sightings: Vec<Sighting> = parse("the sightings", sightings_json).map_err(js)?;
+    let board = receipt.board().map_err(js)?;
+    to_json(&proofs_to_ask(&receipt, &board, &sightings).map_err(js)?)
+}
+
+/// Re-checking a receipt, step 2: `proofs_json` holds the proofs fetched
+/// (`[{"from","to","proof"}]`); the report (verdict, per server, quorum,
+/// evidence to post to every witness, summary) as JSON.
+#[wasm_bindgen]
+pub fn judge_receipt(
+    receipt_json: &str,
+    sightings_json: &str,
+    proofs_json: &str,
+    now_seconds: f64,
+) -> Result<String, JsError> {
+    let receipt = Receipt::from_json(receipt_json).map_err(js)?;
+    let sightings: Vec<Sighting> = parse("the sightings", sightings_json).map_err(js)?;
+    let proofs: Vec<ConsistencyProof> = parse("the proofs", proofs_json).map_err(js)?;
+    let board = receipt.board().map_err(js)?;
+    let detected = if now_seconds.is_finite() && now_seconds > 0.0 {
+        now_seconds as u64
+    } else {
+        0
+    };
+    to_json(&judge(&receipt, &board, &sightings, &proofs, detected).map_err(js)?)
 }
 
 /// The public key (hex) of a credential, or a sentence saying what is wrong.

@@ -158,6 +158,24 @@ async fn text_starting_with(c: &Client, id: &str, prefix: &str, tries: u32) -> S
     text(c, id).await
 }
 
+/// The `data-verdict` a receipt re-check leaves on `id` once it is done.
+async fn recheck_verdict(c: &Client, id: &str) -> String {
+    for _ in 0..600 {
+        let v: serde_json::Value = c
+            .execute(
+                &format!("return document.getElementById('{id}').dataset.verdict || '';"),
+                vec![],
+            )
+            .await
+            .unwrap();
+        if let Some(v) = v.as_str().filter(|v| !v.is_empty()) {
+            return v.to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    String::new()
+}
+
 async fn text(c: &Client, id: &str) -> String {
     c.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
 }
@@ -373,9 +391,16 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
         .await
         .unwrap()
         .unwrap();
-    let receipt = Receipt::from_json(&receipt).unwrap();
+    let receipt_json = receipt;
+    let receipt = Receipt::from_json(&receipt_json).unwrap();
     receipt.verify(&receipt.board().unwrap()).unwrap();
     assert_eq!(receipt.short_code, second_code);
+    // The page names itself as the board, so the receipt re-checks with no flags.
+    assert_eq!(receipt.board_url.as_deref(), Some(base.as_str()));
+    // After casting the page asked the witnesses: this election names none.
+    assert_eq!(recheck_verdict(&c, "witness-status").await, "witnessed");
+    let status = text(&c, "witness-status").await;
+    assert!(status.contains("names no witness quorum"), "{status}");
     shot(&c, "vote-4-receipt").await;
 
     // The page hashes the code it loaded and finds the record's bundle hash.
@@ -424,6 +449,15 @@ async fn vote_audit_cast_and_find_the_ballot_in_a_real_browser() {
     assert!(text(&c, "audit-result")
         .await
         .starts_with("The audit passed"));
+    // A saved receipt re-checked later from the election page.
+    paste(&c, "receipt-text", &receipt_json).await;
+    click(&c, Locator::Css("#receipt-form button")).await;
+    assert_eq!(recheck_verdict(&c, "receipt-result").await, "witnessed");
+    let lines = text(&c, "receipt-report").await;
+    assert!(
+        lines.contains("Board (") && lines.contains("holds the ballot"),
+        "{lines}"
+    );
     shot(&c, "election-page").await;
 
     // A mirror (`psephos-board mirror --web-dir`) serves the same pages over

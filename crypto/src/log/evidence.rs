@@ -307,7 +307,11 @@ mod tests {
         MerkleTree::from_leaves(
             (0..n)
                 .map(|i| {
-                    let tag = if fork_at.is_some_and(|f| i >= f) { 1u8 } else { 0 };
+                    let tag = if fork_at.is_some_and(|f| i >= f) {
+                        1u8
+                    } else {
+                        0
+                    };
                     leaf_hash(&[tag, i as u8])
                 })
                 .collect(),

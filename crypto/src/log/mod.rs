@@ -23,6 +23,6 @@ pub use checkpoint::{
     SignatureLine,
 };
 pub use merkle::{
-    empty_root, implied_old_root, leaf_hash, node_hash, root, verify_consistency, verify_inclusion, Hash,
-    MerkleError, MerkleTree,
+    empty_root, implied_old_root, leaf_hash, node_hash, root, verify_consistency, verify_inclusion,
+    Hash, MerkleError, MerkleTree,
 };

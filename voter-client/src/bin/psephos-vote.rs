@@ -5,11 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use psephos_crypto::log::evidence::Evidence;
 use psephos_voter::cast::{check_audit_code, AuditCode, PreparedBallot};
 use psephos_voter::choice::parse_choices;
 use psephos_voter::credential::Credential;
 use psephos_voter::http::BoardClient;
-use psephos_voter::receipt::{check_consistency, Consistency, Receipt};
+use psephos_voter::receipt::Receipt;
+use psephos_voter::recheck::{judge, proofs_to_ask, Outcome, Sighting, Verdict};
 use rand_core::OsRng;
 
 /// The Psephos voter's command line.
@@ -52,16 +54,32 @@ enum Command {
         receipt: Option<PathBuf>,
     },
     /// Check a receipt: its inclusion proof, then that the board and every
-    /// mirror still hold a log that extends it.
+    /// witness the election names show one history that holds the ballot,
+    /// and whether the witness quorum has cosigned it.
+    ///
+    /// Needs nothing but the receipt file: it names the board and the
+    /// witnesses. Exit status: 0 the ballot is in the one history and
+    /// cosigned by the quorum; 3 it is, but the quorum has not cosigned yet
+    /// (try again later); 4 the board signed two histories (a fork): the
+    /// evidence is written to --evidence and sent to every witness; 1 any
+    /// other failure.
     CheckReceipt {
-        /// The receipt file.
+        /// The receipt file (as the voting page or `cast --receipt` saved it).
         receipt: PathBuf,
         /// The board's base URL (default: the one in the receipt).
         #[arg(long)]
         board: Option<String>,
-        /// A mirror's base URL; repeat for several.
+        /// Another mirror to compare with (repeatable); its cosignatures
+        /// count only if the manifest names it as a witness.
         #[arg(long)]
         mirror: Vec<String>,
+        /// Where to write fork evidence (default: the receipt's path with
+        /// `.evidence.json` appended).
+        #[arg(long)]
+        evidence: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Check an audit code: re-encrypt the revealed choices with the
     /// revealed randomness and compare with the ballot.
@@ -88,7 +106,15 @@ fn main() -> anyhow::Result<()> {
             receipt,
             board,
             mirror,
-        } => check_receipt(&receipt, board, &mirror),
+            evidence,
+            json,
+        } => {
+            let code = check_receipt(&receipt, board, &mirror, evidence, json)?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+            Ok(())
+        }
         Command::AuditCheck { audit, board } => audit_check(&audit, board),
     }
 }
@@ -126,7 +152,7 @@ fn cast(
     }
     let answer = client.post_ballot(election_id, ballot.post_json()?)?;
     let line = client.entries(election_id, answer.index, answer.index + 1)?;
-    let mut receipt = Receipt::accept(
+    let receipt = Receipt::accept(
         &election.board,
         &info.key,
         election_id,
@@ -134,7 +160,7 @@ fn cast(
         &answer,
         line.trim_end(),
     )?;
-    receipt.board_url = Some(client.base().to_string());
+    let receipt = receipt.naming(client.base(), &election.manifest);
     let json = receipt.to_json();
     if let Some(path) = receipt_file {
         std::fs::write(&path, format!("{json}\n"))
@@ -148,77 +174,138 @@ fn cast(
     Ok(())
 }
 
-fn check_receipt(path: &PathBuf, board: Option<String>, mirrors: &[String]) -> anyhow::Result<()> {
+fn check_receipt(
+    path: &PathBuf,
+    board: Option<String>,
+    mirrors: &[String],
+    evidence_file: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<i32> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let receipt = Receipt::from_json(&text)?;
+    let mut receipt = Receipt::from_json(&text)?;
     let identity = receipt.board()?;
     receipt.verify(&identity)?;
-    println!(
+    eprintln!(
         "receipt: entry {} is in the board-signed checkpoint of {} entries (tracking code {})",
         receipt.index, receipt.size, receipt.short_code
     );
-    let Some(board) = board.or_else(|| receipt.board_url.clone()) else {
-        bail!("the receipt names no board URL: pass --board");
+    if let Some(url) = board {
+        receipt.board_url = Some(url);
+    }
+    let Some(board_url) = receipt.board_url.clone() else {
+        bail!("the receipt names no board URL: pass --board URL");
     };
-    let mut failures = 0;
-    for (role, url) in
-        std::iter::once(("board", &board)).chain(mirrors.iter().map(|m| ("mirror", m)))
-    {
-        match check_server(&receipt, &identity, url, role == "board") {
-            Ok(Consistency::Consistent { size, cosigners }) => {
-                let cos = if cosigners.is_empty() {
-                    String::new()
-                } else {
-                    format!("; cosigned by {}", cosigners.join(", "))
-                };
-                println!("{role} {url}: consistent — its log of {size} entries extends the receipt's{cos}");
-            }
-            Ok(Consistency::Behind { size }) => {
-                println!(
-                    "{role} {url}: behind — it has {size} entries, the receipt {}",
-                    receipt.size
+    let mut sightings = vec![sight_board(&receipt, &board_url)];
+    // The receipt's witnesses, then the other mirrors given.
+    let witness_urls: Vec<(String, String)> = receipt
+        .witnesses
+        .iter()
+        .map(|w| (w.name.clone(), w.url.clone()))
+        .chain(mirrors.iter().map(|m| ("mirror".to_owned(), m.clone())))
+        .collect();
+    let witnesses = receipt.witnesses.len();
+    for (name, url) in &witness_urls {
+        sightings.push(sight(&receipt.election, name, url));
+    }
+    let asks = proofs_to_ask(&receipt, &identity, &sightings)?;
+    let proofs: Vec<_> = asks
+        .iter()
+        .filter_map(|a| {
+            BoardClient::new(&a.url)
+                .and_then(|c| c.consistency(&receipt.election, a.from, a.to))
+                .ok()
+        })
+        .collect();
+    let report = judge(&receipt, &identity, &sightings, &proofs, now())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for s in &report.servers {
+            println!("{} {}: {}", s.server, s.url, outcome_text(&s.outcome));
+        }
+        println!("{}", report.summary);
+    }
+    Ok(match (&report.evidence, report.verdict) {
+        (Some(evidence), _) => {
+            let file = evidence_file.unwrap_or_else(|| {
+                let mut p = path.as_os_str().to_owned();
+                p.push(".evidence.json");
+                PathBuf::from(p)
+            });
+            std::fs::write(&file, serde_json::to_vec_pretty(evidence)?)
+                .with_context(|| format!("cannot write the evidence to {}", file.display()))?;
+            eprintln!("evidence written to {}", file.display());
+            for (name, url) in &witness_urls[..witnesses] {
+                eprintln!(
+                    "witness {name}: {}",
+                    post_evidence(url, &receipt.election, evidence)
                 );
             }
-            Err(e) => {
-                failures += 1;
-                println!("{role} {url}: FAILED — {e}");
-            }
+            4
         }
-    }
-    if failures > 0 {
-        bail!("{failures} server(s) failed the check");
-    }
-    Ok(())
+        (None, Verdict::Witnessed) => 0,
+        (None, Verdict::Waiting) => 3,
+        (None, _) => 1,
+    })
 }
 
-/// A mirror's checkpoints are the board's, signed with the board key (and
-/// cosigned by the mirror): they are opened with the receipt's key. The
-/// board itself must also still name that key.
-fn check_server(
-    receipt: &Receipt,
-    identity: &psephos_voter::election::Board,
-    url: &str,
-    is_board: bool,
-) -> psephos_voter::Result<Consistency> {
-    let client = BoardClient::new(url)?;
-    if is_board {
-        let info = client.board_info()?;
-        if info.key != receipt.board_key {
-            return Err(psephos_voter::VoterError::Board(format!(
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn outcome_text(o: &Outcome) -> String {
+    match o {
+        Outcome::Holds { size } => format!("its log of {size} entries holds the ballot"),
+        Outcome::Behind { size } => {
+            format!("behind — it has {size} entries, not yet the receipt's")
+        }
+        Outcome::Unreachable { why } => format!("unreachable — {why}"),
+        Outcome::Failed { why } => format!("FAILED — {why}"),
+        Outcome::Fork { why } => format!("FORK — {why}"),
+    }
+}
+
+/// The board's latest checkpoint, if it still names the receipt's key
+/// (a board under another key is refused: `note` empty, `error` why).
+fn sight_board(receipt: &Receipt, url: &str) -> Sighting {
+    let key = BoardClient::new(url).and_then(|c| c.board_info());
+    match key {
+        Ok(info) if info.key != receipt.board_key => Sighting {
+            server: "board".into(),
+            url: url.to_owned(),
+            note: Some(String::new()),
+            error: Some(format!(
                 "it names the board key {}, the receipt {}",
                 info.key, receipt.board_key
-            )));
-        }
+            )),
+        },
+        _ => sight(&receipt.election, "board", url),
     }
-    let note = client.checkpoint(&receipt.election)?;
-    let latest = identity.open_checkpoint(&receipt.election, &note)?;
-    let proof = if latest.size > receipt.size {
-        Some(client.consistency(&receipt.election, receipt.size, latest.size)?)
-    } else {
-        None
+}
+
+fn sight(election: &str, server: &str, url: &str) -> Sighting {
+    let got = BoardClient::new(url).and_then(|c| c.checkpoint(election));
+    let (note, error) = match got {
+        Ok(note) => (Some(note), None),
+        Err(e) => (None, Some(e.to_string())),
     };
-    check_consistency(receipt, identity, &note, proof.as_ref())
+    Sighting {
+        server: server.to_owned(),
+        url: url.to_owned(),
+        note,
+        error,
+    }
+}
+
+/// `POST {witness}/api/v1/elections/{id}/equivocation` (SPEC.md §10.9.4).
+fn post_evidence(url: &str, election: &str, evidence: &Evidence) -> String {
+    match BoardClient::new(url).and_then(|c| c.post_evidence(election, evidence)) {
+        Ok(()) => "accepted the evidence".into(),
+        Err(e) => format!("did not take the evidence: {e}"),
+    }
 }
 
 fn audit_check(audit: &str, board: Option<String>) -> anyhow::Result<()> {

@@ -76,6 +76,65 @@ export async function loadElection(id, boardText, status) {
   return loader.finish(JSON.stringify(status), proof);
 }
 
+// Re-check a receipt against the board and every witness it names
+// (SPEC.md §13.5, §14.1): each one's latest checkpoint, the consistency
+// proofs from the largest, the witnesses' cosignature quorum. The checks
+// are the Rust client's (recheck.rs); a proven fork's evidence is offered
+// to every witness (SPEC.md §10.9.4). Resolves to the report.
+export async function recheckReceipt(receiptText) {
+  const receipt = JSON.parse(receiptText);
+  const trim = (u) => u.replace(/\/+$/, '');
+  const path = api(receipt.election);
+  const servers = [{ server: 'board', url: trim(receipt.board_url || location.origin) }]
+    .concat((receipt.witnesses || []).map((w) => ({ server: w.name, url: trim(w.url) })));
+  const sightings = await Promise.all(servers.map(async (s) => {
+    try {
+      return { ...s, note: await getText(`${s.url}${path}/checkpoint`) };
+    } catch (e) {
+      return { ...s, error: errorText(e) };
+    }
+  }));
+  const asks = JSON.parse(wasm.receipt_proofs_to_ask(receiptText, JSON.stringify(sightings)));
+  const proofs = [];
+  for (const a of asks) {
+    try {
+      proofs.push(await getJSON(`${trim(a.url || location.origin)}${path}/proof/consistency?from=${a.from}&to=${a.to}`));
+    } catch (_) { /* judged as a proof not given */ }
+  }
+  const report = JSON.parse(wasm.judge_receipt(receiptText, JSON.stringify(sightings),
+    JSON.stringify(proofs), Date.now() / 1000));
+  if (report.evidence) {
+    report.posted = await Promise.all((receipt.witnesses || []).map(async (w) => {
+      try {
+        const r = await fetch(`${trim(w.url)}${path}/equivocation`, {
+          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(report.evidence) });
+        return `${w.name}: ${r.ok ? 'took the evidence' : `answered ${r.status}`}`;
+      } catch (_) {
+        return `${w.name}: could not be reached`;
+      }
+    }));
+  }
+  return report;
+}
+
+const OUTCOMES = {
+  holds: (o) => `its log of ${o.size} entries holds the ballot`,
+  behind: (o) => `behind: it has ${o.size} entries, not yet the ballot`,
+  unreachable: (o) => `could not be asked (${o.why})`,
+  failed: (o) => `FAILED: ${o.why}`,
+  fork: (o) => `FORK: ${o.why}`,
+};
+
+// The report as lines a person reads: one per server, then the verdict.
+export function recheckText(report) {
+  const lines = report.servers.map((s) => `${s.server === 'board' ? 'Board' : `Witness ${s.server}`} (${s.url}): ${OUTCOMES[s.outcome](s)}`);
+  if (report.evidence) {
+    lines.push('', 'Evidence (save it; it was offered to every witness):', JSON.stringify(report.evidence, null, 2));
+    if (report.posted) lines.push(...report.posted);
+  }
+  return lines.join('\n');
+}
+
 export function errorText(e) {
   const text = (e && e.message) ? e.message : String(e);
   return text.charAt(0).toUpperCase() + text.slice(1);

@@ -1,7 +1,7 @@
 // The public election page: status, timeline, trustees, checkpoint,
 // tracking-code search, audit-code check, results, and how to verify.
 import { $, wasm, ready, electionIdFromPath, getText, getJSON, api, loadElection,
-  errorText, bundleCheck, markReady } from './common.js';
+  errorText, bundleCheck, markReady, recheckReceipt, recheckText } from './common.js';
 
 const id = electionIdFromPath();
 const STATES = [['setup', 'Set up'], ['key_ceremony', 'Key ceremony'], ['ready', 'Ready'],
@@ -136,6 +136,28 @@ async function checkAudit(ev, boardText) {
   }
 }
 
+// Re-check a saved receipt against the board and each witness (SPEC.md §13.5).
+async function checkReceipt(ev) {
+  ev.preventDefault();
+  const out = $('receipt-result');
+  const pre = $('receipt-report');
+  pre.hidden = true;
+  out.className = '';
+  out.textContent = 'Asking the board and the witnesses…';
+  try {
+    const report = await recheckReceipt($('receipt-text').value.trim());
+    out.textContent = report.summary;
+    out.className = { witnessed: 'ok', waiting: '' }[report.verdict] ?? 'bad';
+    out.dataset.verdict = report.verdict;
+    pre.textContent = recheckText(report);
+    pre.hidden = false;
+  } catch (e) {
+    out.textContent = `The receipt could not be checked: ${errorText(e)}`;
+    out.className = 'bad';
+    out.dataset.verdict = 'error';
+  }
+}
+
 async function main() {
   if (!id) { $('fatal').textContent = 'This address does not name an election.'; $('fatal').hidden = false; return; }
   try {
@@ -172,6 +194,11 @@ async function main() {
     bundleCheck(status.bundle_sha256);
     $('search-form').addEventListener('submit', (ev) => search(ev).catch((e) => { $('search-result').textContent = errorText(e); }));
     $('audit-form').addEventListener('submit', (ev) => checkAudit(ev, boardText));
+    $('receipt-form').addEventListener('submit', checkReceipt);
+    $('receipt-file').addEventListener('change', async (ev) => {
+      const file = ev.target.files[0];
+      if (file) $('receipt-text').value = (await file.text()).trim();
+    });
   } catch (e) {
     $('fatal').textContent = `This election cannot be shown: ${errorText(e)}`;
     $('fatal').hidden = false;

@@ -1,6 +1,6 @@
 // The voting page (SPEC.md §13.2–§13.4).
 import { $, wasm, ready, electionIdFromPath, getText, getJSON, postJSON, api, loadElection,
-  errorText, save, copy, bundleCheck, markReady } from './common.js';
+  errorText, save, copy, bundleCheck, markReady, recheckReceipt } from './common.js';
 
 const id = electionIdFromPath();
 let election = null;   // wasm VoterElection
@@ -170,6 +170,26 @@ function onAudit() {
   }
 }
 
+// Whether the receipt's ballot is already in a checkpoint the witness
+// quorum cosigned (SPEC.md §14.1); witnesses cosign within minutes, so
+// the voter can ask again.
+async function witnessStatus(receipt) {
+  const out = $('witness-status');
+  out.textContent = 'Asking the witnesses…';
+  out.className = 'muted';
+  try {
+    const report = await recheckReceipt(receipt);
+    out.textContent = report.summary;
+    out.className = { witnessed: 'ok', waiting: 'muted' }[report.verdict] || 'bad';
+    out.dataset.verdict = report.verdict;
+  } catch (e) {
+    out.textContent = `The witnesses could not be asked: ${errorText(e)}`;
+    out.className = 'bad';
+    out.dataset.verdict = 'error';
+  }
+  $('recheck').hidden = false;
+}
+
 async function onCast() {
   if (!ballot || busy) return;
   setBusy('Casting your ballot…');
@@ -178,7 +198,7 @@ async function onCast() {
     const index = JSON.parse(answer).index;
     setBusy('Checking the receipt…');
     const line = await getText(`${api(id)}/entries?start=${index}&end=${index + 1}`);
-    const receipt = election.accept_receipt(ballot, answer, line);
+    const receipt = election.accept_receipt(ballot, answer, line, location.origin);
     const parsed = JSON.parse(receipt);
     ballot.free();
     ballot = null;
@@ -192,6 +212,7 @@ async function onCast() {
     $('step-done').hidden = false;
     setBusy('');
     $('step-done').focus();
+    witnessStatus(receipt);
   } catch (e) {
     setBusy('');
     fatal(`Your ballot was not recorded: ${errorText(e)}`);
@@ -237,6 +258,7 @@ async function main() {
   $('audit').addEventListener('click', onAudit);
   $('copy-audit').addEventListener('click', () => copy($('audit-code').value, $('busy')));
   $('save-audit').addEventListener('click', () => save(`psephos-audit-${id}.txt`, $('audit-code').value + '\n'));
+  $('recheck').addEventListener('click', () => witnessStatus($('receipt').value));
   $('copy-receipt').addEventListener('click', () => copy($('receipt').value, $('busy')));
   $('save-receipt').addEventListener('click', () => save(`psephos-receipt-${id}.json`, $('receipt').value + '\n'));
   markReady();
