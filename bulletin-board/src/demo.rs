@@ -422,6 +422,8 @@ impl DemoContext {
             // A demo of a handful of voters still decrypts (SPEC.md §10.5
             // would otherwise refuse a tally of fewer than 10).
             min_counted: Some((self.args.voters as u64).clamp(1, DEFAULT_MIN_COUNTED)),
+            // Each demo voter casts at most twice: the default cap holds.
+            max_ballots_per_credential: None,
         }
     }
 

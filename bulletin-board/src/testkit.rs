@@ -697,6 +697,7 @@ impl SimElection {
             witness_quorum: 0,
             // Test elections decrypt a handful of ballots.
             min_counted: Some(1),
+            max_ballots_per_credential: None,
         };
         SimElection {
             id: id.to_owned(),

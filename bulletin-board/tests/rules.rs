@@ -12,7 +12,9 @@
 mod common;
 
 use psephos_board::testkit::{sign, ApiError, SimElection, TestBoard};
-use psephos_crypto::record::{AuthorKey, CredentialEntry, Payload, Post};
+use psephos_crypto::record::{
+    AuthorKey, CredentialEntry, Payload, Post, DEFAULT_MAX_BALLOTS_PER_CREDENTIAL,
+};
 use serde_json::json;
 
 on_both_backends!(
@@ -20,6 +22,8 @@ on_both_backends!(
     credential_list_rules_are_enforced,
     acknowledgements_and_decryptions_keep_their_place,
     manifest_caps_and_the_election_id_are_enforced,
+    revotes_stop_at_the_credential_cap,
+    a_ballot_after_the_close_is_refused_before_its_proofs,
 );
 
 fn expect_err<T: std::fmt::Debug>(r: Result<T, ApiError>, status: u16, code: &str) {
@@ -229,4 +233,115 @@ async fn manifest_caps_and_the_election_id_are_enforced(board: &TestBoard) {
         .await
         .unwrap()
         .unwrap();
+}
+
+/// SPEC.md §10.4 rule 7 (issue 13): a credential's ballots stop at the
+/// manifest's `max_ballots_per_credential` — the default 5 when it names
+/// none, or its own number. The cap-th ballot is accepted (and counts), the
+/// next one is refused with 409 `too_many_ballots`; other credentials are
+/// not affected.
+async fn revotes_stop_at_the_credential_cap(board: &TestBoard) {
+    let client = board.client();
+    for (id, cap) in [("revote-cap", None), ("revote-cap-2", Some(2))] {
+        let mut e = SimElection::new(id, 1, 1, 3, 2);
+        e.manifest.max_ballots_per_credential = cap;
+        e.setup_and_open(&client).await.unwrap();
+        let cap = cap.unwrap_or(DEFAULT_MAX_BALLOTS_PER_CREDENTIAL);
+        let mut last = None;
+        for k in 0..cap {
+            let choice = vec![
+                (k % 3 == 0) as u64,
+                (k % 3 == 1) as u64,
+                (k % 3 == 2) as u64,
+            ];
+            last = Some(e.cast(&client, 0, &[choice]).await.unwrap().index);
+        }
+        let status = client.status(id).await.unwrap();
+        assert_eq!(status["ballots"], cap, "{id}");
+        let over = e.ballot(0, &[vec![1, 0, 0]]).unwrap();
+        let r = client.post(id, &over).await.unwrap();
+        match r {
+            Err(err) => {
+                assert_eq!(
+                    (err.status, err.body.error.as_str()),
+                    (409, "too_many_ballots"),
+                    "{id}: {err}"
+                );
+                assert!(
+                    err.body
+                        .message
+                        .contains(&format!("max_ballots_per_credential is {cap}")),
+                    "{id}: {err}"
+                );
+            }
+            Ok(v) => panic!("{id}: ballot {} of one credential accepted: {v:?}", cap + 1),
+        }
+        // Nothing was appended; the cap-th ballot is still the counted one.
+        let status = client.status(id).await.unwrap();
+        assert_eq!(status["ballots"], cap, "{id}");
+        assert_eq!(status["size"], last.unwrap() + 1, "{id}");
+        // Another credential still votes.
+        e.cast(&client, 1, &[vec![0, 1, 0]]).await.unwrap();
+    }
+    // A cap outside 1..=100 is not a valid manifest (SPEC.md §10.7).
+    for cap in [0, 101] {
+        let mut e = SimElection::new("revote-cap-bad", 1, 1, 3, 1);
+        e.manifest.max_ballots_per_credential = Some(cap);
+        let r = client
+            .create_election("revote-cap-bad", &e.manifest)
+            .await
+            .unwrap();
+        expect_err(r, 422, "invalid_manifest");
+    }
+}
+
+/// SPEC.md §10.4 rule 1 (issue 13): once voting has closed a ballot is
+/// refused with 409 `election_not_open` before its proofs are looked at —
+/// one whose proof does not verify too (it got 422 `invalid_proof` while
+/// the board still held the ballot parameters cached from before the close).
+async fn a_ballot_after_the_close_is_refused_before_its_proofs(board: &TestBoard) {
+    let client = board.client();
+    let id = "late-proof";
+    let mut e = SimElection::new(id, 1, 1, 3, 3);
+    e.setup_and_open(&client).await.unwrap();
+    // A ballot whose option proofs are swapped: well-formed, but its
+    // proofs do not verify.
+    let broken = |v: usize| {
+        let post = e.ballot(v, &[vec![1, 0, 0]]).unwrap();
+        let mut body = post.open().unwrap();
+        let Payload::Ballot(ballot) = &mut body.payload else {
+            panic!("not a ballot")
+        };
+        ballot.contests[0].option_proofs.swap(0, 1);
+        Post::sign(&body, &e.voters[v]).unwrap()
+    };
+    // While voting is open (and the board has cached the ballot
+    // parameters from the first ballot), the proof is what is wrong.
+    e.cast(&client, 0, &[vec![0, 1, 0]]).await.unwrap();
+    expect_err(
+        client.post(id, &broken(1)).await.unwrap(),
+        422,
+        "invalid_proof",
+    );
+    client.admin(id, "close", json!({})).await.unwrap().unwrap();
+    // After the close: the window, whatever the proofs.
+    for post in [broken(1), broken(2), e.ballot(2, &[vec![0, 0, 1]]).unwrap()] {
+        expect_err(
+            client.post(id, &post).await.unwrap(),
+            409,
+            "election_not_open",
+        );
+    }
+    // A credential not on the list is refused as late too (rule 1 before
+    // rule 4).
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let post = e.ballot_with(&stranger, &[vec![1, 0, 0]]).unwrap();
+    expect_err(
+        client.post(id, &post).await.unwrap(),
+        409,
+        "election_not_open",
+    );
+    let status = client.status(id).await.unwrap();
+    assert_eq!(status["state"], "closed");
+    assert_eq!(status["ballots"], 1);
 }

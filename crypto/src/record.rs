@@ -155,6 +155,10 @@ pub struct Manifest {
     /// (SPEC.md §10.5); absent means [`DEFAULT_MIN_COUNTED`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_counted: Option<u64>,
+    /// The most valid ballots one credential may have on the log (SPEC.md
+    /// §10.4 rule 7); absent means [`DEFAULT_MAX_BALLOTS_PER_CREDENTIAL`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ballots_per_credential: Option<u64>,
 }
 
 /// The `min_counted` of a manifest that names none (SPEC.md §10.5): a
@@ -162,10 +166,22 @@ pub struct Manifest {
 /// voters voted.
 pub const DEFAULT_MIN_COUNTED: u64 = 10;
 
+/// The `max_ballots_per_credential` of a manifest that names none (SPEC.md
+/// §10.4 rule 7): a voter may change their mind a few times, but one
+/// credential cannot grow the permanent log without limit (every revote is
+/// a whole ballot, kept forever).
+pub const DEFAULT_MAX_BALLOTS_PER_CREDENTIAL: u64 = 5;
+
 impl Manifest {
     /// `min_counted`, or its default.
     pub fn min_counted(&self) -> u64 {
         self.min_counted.unwrap_or(DEFAULT_MIN_COUNTED)
+    }
+
+    /// `max_ballots_per_credential`, or its default.
+    pub fn max_ballots_per_credential(&self) -> u64 {
+        self.max_ballots_per_credential
+            .unwrap_or(DEFAULT_MAX_BALLOTS_PER_CREDENTIAL)
     }
 }
 
@@ -747,6 +763,61 @@ mod tests {
                 other => panic!("{text} was not refused: {other:?}"),
             }
         }
+    }
+
+    /// SPEC.md §9.1.1: an optional manifest number is left out when not
+    /// given; given, it is written after `min_counted`, even when it equals
+    /// the default. Absent and explicit are two canonical bodies (two
+    /// manifests, two manifest hashes) with the same cap.
+    #[test]
+    fn max_ballots_per_credential_is_optional_with_its_default() {
+        let key = SigningKey::generate(&mut OsRng);
+        let manifest = Manifest {
+            title: "t".into(),
+            contests: Vec::new(),
+            trustees: Vec::new(),
+            threshold: 1,
+            credential_authority: AuthorKey::of(&key),
+            witnesses: Vec::new(),
+            witness_quorum: 0,
+            min_counted: Some(3),
+            max_ballots_per_credential: None,
+        };
+        let absent = signed(&key, Payload::Manifest(manifest.clone()));
+        assert!(!absent.body_text().contains("max_ballots_per_credential"));
+        let Payload::Manifest(back) = absent.open().unwrap().payload else {
+            panic!("not a manifest")
+        };
+        assert_eq!(back.max_ballots_per_credential, None);
+        assert_eq!(
+            back.max_ballots_per_credential(),
+            DEFAULT_MAX_BALLOTS_PER_CREDENTIAL
+        );
+        let explicit = signed(
+            &key,
+            Payload::Manifest(Manifest {
+                max_ballots_per_credential: Some(DEFAULT_MAX_BALLOTS_PER_CREDENTIAL),
+                ..manifest
+            }),
+        );
+        assert!(explicit
+            .body_text()
+            .ends_with(r#""min_counted":3,"max_ballots_per_credential":5}"#));
+        let Payload::Manifest(back) = explicit.open().unwrap().payload else {
+            panic!("not a manifest")
+        };
+        assert_eq!(back.max_ballots_per_credential, Some(5));
+        assert_ne!(absent.body_text(), explicit.body_text());
+        // Before `min_counted` it is not canonical.
+        let moved = explicit.body_text().replacen(
+            r#""min_counted":3,"max_ballots_per_credential":5"#,
+            r#""max_ballots_per_credential":5,"min_counted":3"#,
+            1,
+        );
+        assert!(matches!(
+            Post::sign_text(moved, &key).unwrap().open(),
+            Err(RecordError::NotCanonical(_))
+        ));
     }
 
     #[test]

@@ -98,6 +98,7 @@ fn party() -> Party {
         witnesses: Vec::new(),
         witness_quorum: 0,
         min_counted: Some(1),
+        max_ballots_per_credential: None,
     };
     Party {
         _dir: dir,

@@ -26,13 +26,14 @@ use curve25519_dalek::scalar::Scalar as DalekScalar;
 use ed25519_dalek::SigningKey;
 use psephos_crypto::ballot::{encrypt_ballot, BallotContext, Contest, ContestOption};
 use psephos_crypto::dlog::DlogTable;
+use psephos_crypto::election::manifest::MAX_BALLOTS_PER_CREDENTIAL;
 use psephos_crypto::elgamal::{Ciphertext, CiphertextSum, PublicKey, SecretKey};
 use psephos_crypto::encoding::{Point, Scalar};
 use psephos_crypto::log::merkle::{leaf_hash, Hash, MerkleTree};
 use psephos_crypto::log::{sign_checkpoint, Checkpoint, NoteSigner};
 use psephos_crypto::record::{
     AuthorKey, Body, CredentialEntry, EncryptedShare, Entry, Manifest, Payload, Post, TrusteeInfo,
-    GENESIS_PREV,
+    DEFAULT_MAX_BALLOTS_PER_CREDENTIAL, GENESIS_PREV,
 };
 use psephos_crypto::share_encryption::{encrypt_share, make_complaint};
 use psephos_crypto::threshold::{combine, joint_key, verification_key, KeyShare, Polynomial};
@@ -370,6 +371,12 @@ pub fn generate<S: Sink>(
     if n == 0 || t == 0 || t > n || spec.voters == 0 {
         return Err(gen_err("need 1 ≤ t ≤ n and at least one voter"));
     }
+    let per_voter = spec.ballots.div_ceil(spec.voters) as u64;
+    if per_voter > MAX_BALLOTS_PER_CREDENTIAL {
+        return Err(gen_err(
+            "more ballots per voter than a manifest may allow (SPEC.md §10.7)",
+        ));
+    }
     let mut rng = ChaCha20Rng::from_seed(spec.seed);
     let board = SigningKey::generate(&mut rng);
     let trustee_keys: Vec<SigningKey> = (0..n).map(|_| SigningKey::generate(&mut rng)).collect();
@@ -406,6 +413,10 @@ pub fn generate<S: Sink>(
         witnesses: spec.witnesses.clone(),
         witness_quorum: spec.witness_quorum,
         min_counted: spec.min_counted,
+        // Ballot `i` is voter `i mod voters`'s: name a cap only when the
+        // default (SPEC.md §10.4 rule 7) is too small for the revotes.
+        max_ballots_per_credential: (per_voter > DEFAULT_MAX_BALLOTS_PER_CREDENTIAL)
+            .then_some(per_voter),
     };
     log.post(&board, Payload::Manifest(manifest))?;
     let manifest_hash = *log

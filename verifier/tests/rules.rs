@@ -53,7 +53,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use sha2::{Digest, Sha256};
 
-use CheckId::{V10, V11, V2, V3};
+use CheckId::{V10, V11, V2, V3, V6};
 
 // ---------------------------------------------------------------------------
 // Fixtures: small valid records, generated once.
@@ -527,6 +527,10 @@ const CASES: &[Case] = &[
         issue: MANIFEST_RULE_UNNAMED),
     case!(InvalidManifest, manifest_title_of_1001_bytes,
         issue: MANIFEST_RULE_UNNAMED),
+    case!(InvalidManifest, manifest_allowing_101_ballots_per_credential,
+        issue: MANIFEST_RULE_UNNAMED),
+    case!(InvalidManifest, manifest_allowing_0_ballots_per_credential,
+        issue: MANIFEST_RULE_UNNAMED),
     case!(ManifestAuthor, manifest_signed_by_another_key,
         issue: MANIFEST_RULE_UNNAMED),
     case!(SecondManifest, manifest_posted_twice),
@@ -588,6 +592,7 @@ const CASES: &[Case] = &[
     case!(BallotMalformed, ballot_naming_another_contest),
     case!(InvalidBallotProof, ballot_with_a_changed_proof),
     case!(CiphertextReused, ballot_line_replayed),
+    case!(TooManyBallots, sixth_ballot_of_one_credential),
     // ---- tally (V8–V10) ----
     case!(PartialNotAllowed, partial_decryption_after_the_result),
     case!(PartialNotAllowed, partial_decryption_before_voting_closed),
@@ -626,6 +631,27 @@ fn election_id_with_capitals() -> Built {
     let mut rec = plain();
     rewrite_body(&mut rec, 0, |b| b.election = "Rules".into());
     breaks(rec, 0, Rule::InvalidElectionId)
+}
+
+/// SPEC.md §10.7: `max_ballots_per_credential`, when given, is 1–100.
+fn manifest_with_ballot_cap(cap: u64) -> Built {
+    let mut rec = plain();
+    rewrite(&mut rec, 0, |p| {
+        let Payload::Manifest(m) = p else {
+            panic!("not a manifest")
+        };
+        m.max_ballots_per_credential = Some(cap);
+    });
+    breaks(rec, 0, Rule::InvalidManifest)
+        .saying("max_ballots_per_credential must be between 1 and 100")
+}
+
+fn manifest_allowing_101_ballots_per_credential() -> Built {
+    manifest_with_ballot_cap(101)
+}
+
+fn manifest_allowing_0_ballots_per_credential() -> Built {
+    manifest_with_ballot_cap(0)
 }
 
 fn manifest_title_of_1001_bytes() -> Built {
@@ -1172,6 +1198,39 @@ fn ballot_line_replayed() -> Built {
     breaks(rec, at, Rule::CiphertextReused)
 }
 
+/// Issue 13, item 1: voter 0 casts ballot 0 and revotes (its counted
+/// ballot). The board logs three more of its ballots before the revote —
+/// five in all, the default `max_ballots_per_credential` (the manifest
+/// names none; SPEC.md §10.4 rule 7) — and a sixth after it. The sixth
+/// breaks the cap and does not count, so the revote stays the counted
+/// ballot and the tally, the partial decryptions and the result hold: only
+/// V6 fails, at the sixth.
+fn sixth_ballot_of_one_credential() -> Built {
+    let mut rec = plain();
+    let plan = rec.gen.ballots.iter().rfind(|b| b.voter == 0).unwrap();
+    assert_ne!(plan.entry, rec.gen.ballots[0].entry, "voter 0 revotes");
+    let revote = plan.entry as usize;
+    let voter = rec.gen.voters[0].clone();
+    for k in 0..3u8 {
+        let extra = rec
+            .gen
+            .ballot_post(&voter, &[vec![0, 0, 1, 0, 0]], [90 + k; 32])
+            .unwrap();
+        rec.insert(revote, extra).unwrap();
+    }
+    let revote = revote + 3;
+    let at = revote + 1;
+    let sixth = rec
+        .gen
+        .ballot_post(&voter, &[vec![0, 0, 0, 1, 0]], [93; 32])
+        .unwrap();
+    rec.insert(at, sixth).unwrap();
+    breaks(rec, at, Rule::TooManyBallots)
+        .exactly(&[V6])
+        .clean(&[revote])
+        .saying("already has 5 ballots on the log; the manifest's max_ballots_per_credential is 5")
+}
+
 // ---- tally ----
 
 fn partial_decryption_after_the_result() -> Built {
@@ -1603,6 +1662,74 @@ fn every_rule_has_a_case() {
 // ---------------------------------------------------------------------------
 // Rules no record can show with valid proofs: the state machine directly.
 // ---------------------------------------------------------------------------
+
+/// Issue 13, item 2: once `voting_closed` is applied, a ballot is refused
+/// as outside the window (SPEC.md §10.4 rule 1) before any proof work — by
+/// the state machine, which never asks for the proofs' verdict, and by a
+/// copy of the ballot parameters taken while voting was open (a board's
+/// cache, a verification thread), which now refuses without verifying.
+#[test]
+fn after_the_close_a_ballot_is_refused_before_its_proofs() {
+    let rec = plain();
+    let board = AuthorKey::of(&rec.gen.board);
+    let close = pos(&rec, "voting_closed", 0);
+    let (election, faults) = replay_lines(&rec.lines[..close], &board);
+    assert!(faults.is_empty(), "{faults:?}");
+    let mut el = election.unwrap();
+    let cached = el.ballot_params().expect("voting is open");
+    assert!(cached.is_open());
+    // A ballot with a broken proof, by a listed voter.
+    let voter = rec.gen.voters[3].clone();
+    let post = rec
+        .gen
+        .ballot_post(&voter, &[vec![0, 0, 0, 0, 1]], [98; 32])
+        .unwrap();
+    let body = post.open().unwrap();
+    let Payload::Ballot(mut ballot) = body.payload.clone() else {
+        panic!("not a ballot")
+    };
+    let ClaimProof::Disjunctive(proof) = &mut ballot.contests[0].option_proofs[0] else {
+        panic!("plurality options use disjunctive proofs")
+    };
+    proof.branches[0].z = Scalar::from_dalek(proof.branches[0].z.inner() + DalekScalar::ONE);
+    let author = body.author;
+    assert_eq!(
+        cached.verify(&author, &ballot).unwrap_err().rule,
+        Rule::InvalidBallotProof
+    );
+    // Voting closes.
+    let closing = rec.body(close).unwrap();
+    el.apply(
+        close as u64,
+        &closing,
+        &text_of(&rec, close),
+        Trust::Nothing,
+    )
+    .unwrap();
+    assert!(el.ballot_params().is_none(), "the parameters are dropped");
+    assert!(!cached.is_open(), "the cached copy knows voting closed");
+    assert_eq!(
+        cached.eligible(&author).unwrap_err().rule,
+        Rule::ElectionNotOpen
+    );
+    assert_eq!(
+        cached.verify(&author, &ballot).unwrap_err().rule,
+        Rule::ElectionNotOpen
+    );
+    let verdicts = cached.verify_batch(&[(&author, &ballot)]);
+    assert_eq!(verdicts.len(), 1);
+    assert_eq!(
+        verdicts[0].as_ref().unwrap_err().rule,
+        Rule::ElectionNotOpen
+    );
+    let cts: Vec<Ciphertext> = ballot.contests[0].ciphertexts.clone();
+    let v = el
+        .ballot(close as u64 + 1, &author, &cts, |_| {
+            panic!("the proofs' verdict was asked for after the close")
+        })
+        .unwrap_err();
+    assert_eq!(v.rule, Rule::ElectionNotOpen, "{v}");
+}
 
 /// Two ciphertexts of one ballot sharing `R` (SPEC.md §10.4 rule 6). A
 /// ballot's proofs are bound to its ciphertexts, so such a ballot cannot be

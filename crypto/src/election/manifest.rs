@@ -14,6 +14,9 @@ pub const MAX_TRUSTEES: usize = 100;
 pub const MAX_TITLE_BYTES: usize = 1_000;
 /// Longest election id, in bytes.
 pub const MAX_ELECTION_ID_BYTES: usize = 64;
+/// Largest `max_ballots_per_credential` a manifest may name (SPEC.md
+/// §10.7): even then one credential's ballots stay a bounded part of the log.
+pub const MAX_BALLOTS_PER_CREDENTIAL: u64 = 100;
 
 /// An election id is `[a-z0-9-]{1,64}` (SPEC.md §10.1).
 pub fn check_election_id(id: &str) -> Result<(), Violation> {
@@ -42,7 +45,9 @@ pub fn is_usable_key(key: &AuthorKey) -> bool {
 /// The manifest rules of SPEC.md §10.7: title 1–1,000 bytes; 1–100
 /// contests, each valid with a distinct id; 1–100 trustees numbered `1..n`
 /// in order with valid distinct keys; `1 ≤ t ≤ n`; a valid credential
-/// authority key; `min_counted` ≥ 1 when given; the witnesses and their
+/// authority key; `min_counted` ≥ 1 when given;
+/// `max_ballots_per_credential` between 1 and
+/// [`MAX_BALLOTS_PER_CREDENTIAL`] when given; the witnesses and their
 /// quorum as §14.1 states.
 pub fn check_manifest(m: &Manifest) -> Result<(), Violation> {
     let bad = |why: String| broken(Rule::InvalidManifest, why);
@@ -89,6 +94,13 @@ pub fn check_manifest(m: &Manifest) -> Result<(), Violation> {
     }
     if m.min_counted == Some(0) {
         return bad("min_counted must be at least 1".into());
+    }
+    if let Some(k) = m.max_ballots_per_credential {
+        if k == 0 || k > MAX_BALLOTS_PER_CREDENTIAL {
+            return bad(format!(
+                "max_ballots_per_credential must be between 1 and {MAX_BALLOTS_PER_CREDENTIAL}; it is {k}"
+            ));
+        }
     }
     crate::witness::WitnessSet::new(&m.witnesses, m.witness_quorum)?;
     Ok(())

@@ -107,6 +107,9 @@ pub enum Rule {
     InvalidBallotProof,
     /// A ciphertext `R` used twice in one ballot or by an earlier ballot.
     CiphertextReused,
+    /// A ballot of a credential that already has the manifest's
+    /// `max_ballots_per_credential` valid ballots on the log.
+    TooManyBallots,
     // ---- tally (§10.5, §11.8–§11.10) ----
     /// A partial decryption before voting closed or after the result.
     PartialNotAllowed,
@@ -206,6 +209,7 @@ impl Rule {
         Rule::BallotMalformed,
         Rule::InvalidBallotProof,
         Rule::CiphertextReused,
+        Rule::TooManyBallots,
         Rule::PartialNotAllowed,
         Rule::DuplicatePartial,
         Rule::TooFewCounted,
@@ -251,6 +255,7 @@ impl Rule {
             NotEligible => "§10.4 rule 4",
             BallotMalformed | InvalidBallotProof => "§10.4 rule 5",
             CiphertextReused => "§10.4 rule 6",
+            TooManyBallots => "§10.4 rule 7",
             PartialNotAllowed | DuplicatePartial | TooFewCounted | InvalidPartial => "§10.5",
             ResultNotAllowed | TallyMismatch | ResultTrustees | ResultShape | CountOutOfBound
             | CountMismatch => "§10.5",
@@ -297,7 +302,7 @@ impl Rule {
             | CredentialListLate
             | InvalidCredentials => Check::V5,
             OpenNotAllowed | CloseNotAllowed | ElectionNotOpen | NotEligible | BallotMalformed
-            | InvalidBallotProof | CiphertextReused => Check::V6,
+            | InvalidBallotProof | CiphertextReused | TooManyBallots => Check::V6,
             TallyMismatch => Check::V8,
             PartialNotAllowed | DuplicatePartial | TooFewCounted | InvalidPartial => Check::V9,
             ResultNotAllowed | ResultTrustees | ResultShape | CountOutOfBound | CountMismatch => {
@@ -354,6 +359,7 @@ impl Rule {
             NotEligible => (403, "not_eligible"),
             BallotMalformed => (422, "ballot_malformed"),
             CiphertextReused => (409, "ciphertext_reused"),
+            TooManyBallots => (409, "too_many_ballots"),
             QualifiedMismatch | JointKeyMismatch | ResultNotAllowed | TallyMismatch
             | ResultTrustees | ResultShape | CountOutOfBound | CountMismatch => {
                 (422, "board_entry_mismatch")

@@ -2,6 +2,7 @@
 //! (SPEC.md §10.3 rules 7–8, §10.4, §10.6, §11.5–§11.7).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::ballot::{verify_ballot, BallotContext, Contest, EncryptedBallot};
@@ -17,7 +18,11 @@ use super::{Effect, Election, Phase, Trust};
 pub const MAX_WEIGHT: u64 = 1 << 20;
 
 /// What a ballot's proofs are checked against, fixed from `voting_opened`
-/// on: shared with the threads that verify ballots in parallel.
+/// on: shared with the threads that verify ballots in parallel (and with
+/// whatever cache a caller keeps them in). When voting closes the state
+/// machine marks them closed, so that a holder of a stale copy refuses a
+/// ballot as outside the window (SPEC.md §10.4 rule 1) before it does any
+/// other work on it.
 #[derive(Debug)]
 pub struct BallotParams {
     /// The manifest's contests.
@@ -28,11 +33,40 @@ pub struct BallotParams {
     pub fingerprint: Fingerprint,
     /// Eligible credentials and their weights.
     pub credentials: Arc<HashMap<[u8; 32], u64>>,
+    /// Set once `voting_closed` is applied.
+    closed: AtomicBool,
 }
 
 impl BallotParams {
-    /// The author's weight, if it is on the credential list (SPEC.md §10.4 rule 4).
+    /// Whether voting is still open (no `voting_closed` applied to the
+    /// state these parameters came from).
+    pub fn is_open(&self) -> bool {
+        !self.closed.load(Ordering::Acquire)
+    }
+
+    /// The voting window (SPEC.md §10.4 rule 1), as far as these parameters
+    /// know it: refused once voting has closed.
+    pub fn check_open(&self) -> Result<(), Violation> {
+        if self.is_open() {
+            Ok(())
+        } else {
+            broken(
+                Rule::ElectionNotOpen,
+                "ballots are accepted only while voting is open; voting has closed",
+            )
+        }
+    }
+
+    /// Voting closed: every holder of these parameters now refuses ballots.
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// The author's weight, if voting is open (SPEC.md §10.4 rule 1) and it
+    /// is on the credential list (rule 4): a caller that checks eligibility
+    /// before the proofs checks the window first, in the rules' order.
     pub fn eligible(&self, author: &AuthorKey) -> Result<u64, Violation> {
+        self.check_open()?;
         self.credentials.get(&author.0).copied().ok_or_else(|| {
             Violation::new(
                 Rule::NotEligible,
@@ -45,8 +79,10 @@ impl BallotParams {
     }
 
     /// Verify one ballot's shape and proofs singly, with the author's key
-    /// as credential (SPEC.md §10.4 rule 5).
+    /// as credential (SPEC.md §10.4 rule 5) — unless voting has closed
+    /// (rule 1, checked first: no proof is verified then).
     pub fn verify(&self, author: &AuthorKey, ballot: &EncryptedBallot) -> Result<(), Violation> {
+        self.check_open()?;
         let ctx = BallotContext {
             fingerprint: &self.fingerprint,
             pk: &self.pk,
@@ -60,11 +96,15 @@ impl BallotParams {
     /// proofs singly, the sigma proofs of all ballots in one batch whose
     /// failures are isolated by bisection (§5.6). A caller that verifies
     /// on several threads hands each a slice and feeds the verdicts, in
-    /// log order, to [`Election::ballot`].
+    /// log order, to [`Election::ballot`]. Once voting has closed every
+    /// verdict is [`Rule::ElectionNotOpen`] and no proof is verified.
     pub fn verify_batch(
         &self,
         ballots: &[(&AuthorKey, &EncryptedBallot)],
     ) -> Vec<Result<(), Violation>> {
+        if let Err(v) = self.check_open() {
+            return vec![Err(v); ballots.len()];
+        }
         let mut verdicts: Vec<Result<(), Violation>> = vec![Ok(()); ballots.len()];
         let mut batch = crate::proofs::BatchVerifier::new();
         for (k, (author, ballot)) in ballots.iter().enumerate() {
@@ -113,6 +153,9 @@ pub fn ballot_violation(e: crate::Error) -> Violation {
 struct Counted {
     /// Entry index.
     index: u64,
+    /// Valid ballots of the credential so far, this one included
+    /// (SPEC.md §10.4 rule 7).
+    cast: u64,
     /// `R, C` of every position, compressed.
     ciphertexts: Box<[[u8; 32]]>,
 }
@@ -170,6 +213,12 @@ impl Votes {
     /// Index of a credential's counted ballot.
     pub fn counted_ballot(&self, credential: &[u8; 32]) -> Option<u64> {
         self.counted.get(credential).map(|c| c.index)
+    }
+
+    /// Valid ballots of a credential so far: its counted one and those it
+    /// superseded (SPEC.md §10.4 rule 7).
+    pub fn ballots_of(&self, credential: &[u8; 32]) -> u64 {
+        self.counted.get(credential).map_or(0, |c| c.cast)
     }
 
     /// The entry that first used this `R`.
@@ -278,17 +327,23 @@ impl Election {
         Ok(Effect::default())
     }
 
-    /// Voting closes: the tally is fixed (SPEC.md §10.5, §11.8).
+    /// Voting closes: the tally is fixed (SPEC.md §10.5, §11.8), and the
+    /// ballot parameters are marked closed and dropped, so that no copy of
+    /// them lets a late ballot's proofs be verified (§10.4 rule 1).
     pub(super) fn freeze_tally(&mut self, index: u64) {
         if self.closed_at.is_none() {
             self.closed_at = Some(index);
             self.tally = Some(Arc::new(self.votes.running_tally()));
         }
         self.phase = self.phase.max(Phase::Closed);
+        if let Some(params) = self.params.take() {
+            params.close();
+        }
     }
 
     /// What ballots are checked against, fixed when voting opened (`None`
-    /// before, or without a joint key and credential list).
+    /// before, after voting closed, or without a joint key and credential
+    /// list).
     pub fn ballot_params(&self) -> Option<Arc<BallotParams>> {
         self.params.clone()
     }
@@ -300,13 +355,16 @@ impl Election {
             pk: joint.pk,
             fingerprint: joint.fingerprint,
             credentials: self.credentials.clone()?,
+            closed: AtomicBool::new(false),
         })
     }
 
     /// A ballot (SPEC.md §10.4), with its ciphertexts flattened (contests,
-    /// then options). The rules in the order of §10.4: the window (1), the
-    /// author on the list (4), then `proofs` — the caller's verdict on the
-    /// ballot's shape and proofs (5) — then no reused `R` (6). Then the
+    /// then options). The rules in the order of §10.4: the window (1) —
+    /// before anything else, so a ballot after the close is never
+    /// proof-checked — the author on the list (4), then `proofs` — the
+    /// caller's verdict on the ballot's shape and proofs (5) — then no
+    /// reused `R` (6), then the credential's ballot cap (7). Then the
     /// ballot becomes its credential's counted one.
     pub fn ballot(
         &mut self,
@@ -343,6 +401,17 @@ impl Election {
             );
         }
         let r_points = check_points_unused(ciphertexts, &self.votes.used_r)?;
+        let cap = self.manifest.max_ballots_per_credential();
+        let cast = self.votes.ballots_of(&author.0);
+        if cast >= cap {
+            return broken(
+                Rule::TooManyBallots,
+                format!(
+                    "credential {} already has {cast} ballots on the log; the manifest's max_ballots_per_credential is {cap}",
+                    author.to_hex()
+                ),
+            );
+        }
         self.size = self.size.max(index + 1);
         Ok(self.count(index, author, weight, ciphertexts, r_points))
     }
@@ -364,10 +433,12 @@ impl Election {
             .iter()
             .flat_map(|ct| [*ct.R.as_bytes(), *ct.C.as_bytes()])
             .collect();
+        let cast = votes.counted.get(&author.0).map_or(0, |c| c.cast) + 1;
         let previous = votes.counted.insert(
             author.0,
             Counted {
                 index,
+                cast,
                 ciphertexts: compressed,
             },
         );

@@ -181,6 +181,7 @@ impl Party {
             witness_quorum: 0,
             // Test elections decrypt a handful of ballots.
             min_counted: Some(1),
+            max_ballots_per_credential: None,
         }
     }
 

@@ -148,6 +148,7 @@ impl FakeBoard {
             witnesses: Vec::new(),
             witness_quorum: 0,
             min_counted: None,
+            max_ballots_per_credential: None,
         };
         edit(&mut manifest);
         let mut board = FakeBoard {
