@@ -269,7 +269,7 @@ async fn the_command_line_casts_audits_and_checks_receipts() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("board") && text.contains("consistent"),
+        text.contains("board") && text.contains("holds the ballot"),
         "{text}"
     );
 
