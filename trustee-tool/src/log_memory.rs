@@ -320,10 +320,31 @@ pub fn witnessed(
     let set = WitnessSet::new(&manifest.witnesses, manifest.witness_quorum)
         .map_err(|v| misbehaves(format!("the manifest's witnesses: {v}")))?;
     let count = |note: &str| set.count(note, &log.board).ok();
-    let mut best = match count(&log.note) {
-        Some(q) if q.checkpoint.size >= min_size => q.cosigned_by,
-        _ => Vec::new(),
+    // Each witness serves the board's note with its own cosignature (the
+    // board shows only the mirrors registered with it). Every note counted
+    // is a checkpoint of the served log (checked against its tree) of at
+    // least `min_size` entries, and a witness that cosigned a larger one
+    // vouched for its prefix too: the cosigners of all of them add up.
+    let mut cosigners: Vec<String> = Vec::new();
+    let mut best: Vec<String> = Vec::new();
+    let mut add = |size: u64, names: Vec<String>, best: &mut Vec<String>| {
+        if size < min_size {
+            return;
+        }
+        for n in names {
+            if !cosigners.contains(&n) {
+                cosigners.push(n);
+            }
+        }
+        *best = set
+            .witnesses()
+            .map(|w| w.name.clone())
+            .filter(|n| cosigners.contains(n))
+            .collect();
     };
+    if let Some(q) = count(&log.note) {
+        add(q.checkpoint.size, q.cosigned_by, &mut best);
+    }
     if best.len() >= set.quorum() {
         return Ok(None);
     }
@@ -341,9 +362,7 @@ pub fn witnessed(
             }
             Some(true) if cp.size >= min_size => {
                 if let Some(q) = count(&note) {
-                    if q.cosigned_by.len() > best.len() {
-                        best = q.cosigned_by;
-                    }
+                    add(q.checkpoint.size, q.cosigned_by, &mut best);
                 }
             }
             _ => {}

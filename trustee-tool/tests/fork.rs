@@ -352,3 +352,72 @@ fn a_tally_below_min_counted_is_refused() {
         other => panic!("expected too few counted, got {other:?}"),
     }
 }
+
+/// Answer every HTTP request on `listener` with `body` (a witness's
+/// `GET …/checkpoint`), in a thread.
+fn serve_note(listener: std::net::TcpListener, body: String) {
+    use std::io::{Read, Write};
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+}
+
+/// SPEC.md §14.1: each witness serves the board's note with its own
+/// cosignature; copies of one checkpoint add up to the quorum (k = 2:
+/// witness-1's cosignature on the note the board serves, witness-2's on
+/// the note witness-2 serves).
+#[test]
+fn cosignatures_on_copies_of_one_checkpoint_add_up() {
+    let key = board_key(91);
+    let board = MemoryBoard::with_key(key);
+    let mut party = Party::seeded(3, 92);
+    let c1 = Cosigner::new("witness-1", board_key(93)).unwrap();
+    let c2 = Cosigner::new("witness-2", board_key(94)).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut manifest = party.manifest(2);
+    manifest.witnesses = vec![
+        Witness {
+            name: "witness-1".into(),
+            key: c1.verifier().to_vkey(),
+            url: "http://127.0.0.1:9".into(),
+        },
+        Witness {
+            name: "witness-2".into(),
+            key: c2.verifier().to_vkey(),
+            url: format!("http://{}", listener.local_addr().unwrap()),
+        },
+    ];
+    manifest.witness_quorum = 2;
+    let id = "two-witnesses";
+    let expected = voted(&board, &mut party, &manifest, id);
+    board.close(id).unwrap();
+    let verifier = NoteVerifier::from_vkey(&board.board_info().unwrap().key).unwrap();
+    let v1 = verifier.clone();
+    let cosigned = Served {
+        inner: &board,
+        note: Box::new(move |n| add_cosignature(&n, &v1, &c1, 1_700_000_000).unwrap()),
+    };
+    // witness-2 does not answer yet: one of two.
+    let o = steps::decrypt(&cosigned, party.trustee(1), id).unwrap();
+    waiting(o, "not yet: witness-2");
+    // witness-2 serves the same checkpoint with its own cosignature.
+    let note = board.status(id).unwrap().checkpoint;
+    serve_note(
+        listener,
+        add_cosignature(&note, &verifier, &c2, 1_700_000_000).unwrap(),
+    );
+    for l in [1, 2] {
+        done(steps::decrypt(&cosigned, party.trustee(l), id).unwrap());
+    }
+    let (view, _) = steps::recompute_tally(&board, id).unwrap();
+    assert_eq!(view.election().published().unwrap().counts, expected);
+}

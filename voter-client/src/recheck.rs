@@ -279,35 +279,31 @@ pub fn judge(
         size: 0,
     };
     if evidence.is_none() && receipt_holds {
-        // The cosignatures on one checkpoint count together, whichever
-        // server's copy of its note carries them: a witness serves the
-        // board's note with its own line only (SPEC.md §10.9.1), and the
-        // board need not relay any. Every checkpoint here is a prefix of
-        // the largest, so one size is one tree.
-        let mut by_size: Vec<(u64, Vec<String>)> = Vec::new();
+        // Cosignatures count together whichever server's copy of a note
+        // carries them: a witness serves the board's note with its own
+        // line only (SPEC.md §10.9.1), and the board need not relay any.
+        // Every checkpoint here is a prefix of the largest and holds the
+        // ballot, and a witness that cosigned a larger tree vouched for its
+        // prefixes: the cosigners of all of them add up. `size` is the
+        // smallest such checkpoint a counted cosignature is on.
+        let mut names: Vec<String> = Vec::new();
         for (s, v) in all.iter().zip(&verdicts) {
             if v.is_err() || s.cp.size < all[0].cp.size {
                 continue;
             }
             if let Ok(q) = witnesses.count(s.note, &board.verifier) {
-                match by_size.iter_mut().find(|(size, _)| *size == s.cp.size) {
-                    Some((_, names)) => names.extend(q.cosigned_by),
-                    None => by_size.push((s.cp.size, q.cosigned_by)),
+                if !q.cosigned_by.is_empty() && (quorum.size == 0 || s.cp.size < quorum.size) {
+                    quorum.size = s.cp.size;
                 }
+                names.extend(q.cosigned_by);
             }
         }
-        for (size, names) in by_size {
-            // Once each, in manifest order.
-            let names: Vec<String> = witnesses
-                .witnesses()
-                .filter(|w| names.contains(&w.name))
-                .map(|w| w.name.clone())
-                .collect();
-            if names.len() > quorum.cosigned_by.len() {
-                quorum.cosigned_by = names;
-                quorum.size = size;
-            }
-        }
+        // Once each, in manifest order.
+        quorum.cosigned_by = witnesses
+            .witnesses()
+            .filter(|w| names.contains(&w.name))
+            .map(|w| w.name.clone())
+            .collect();
     }
     let held = servers
         .iter()
