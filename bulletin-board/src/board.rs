@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -47,6 +46,18 @@ pub struct Limits {
     pub rate_burst: f64,
     /// Most posts in one group commit.
     pub max_batch: usize,
+    /// Time a client may take to send a request head, from its first byte
+    /// (slowloris); the connection is closed after it ([`crate::server`]).
+    pub header_timeout: Duration,
+    /// Time a connection may stay open without a request: a keep-alive
+    /// connection after its last response, or a new one that sends nothing.
+    pub idle_timeout: Duration,
+    /// Most open client connections; more are answered 503 and closed.
+    /// Lowered to fit the open-file limit; 0: only that limit.
+    pub max_connections: usize,
+    /// Most open connections from one client address (IPv6: one /64);
+    /// 0: no limit.
+    pub max_connections_per_address: usize,
 }
 
 impl Default for Limits {
@@ -58,6 +69,10 @@ impl Default for Limits {
             rate_per_sec: 200.0,
             rate_burst: 400.0,
             max_batch: 1024,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            max_connections_per_address: 128,
         }
     }
 }
@@ -261,8 +276,17 @@ impl Board {
     /// the side cache, else from the (refreshed) state; `None` if voting
     /// is not open.
     pub(crate) async fn ballot_params(&self, id: &str) -> Result<Option<Arc<BallotParams>>> {
-        if let Some(p) = self.params.lock().ok().and_then(|m| m.get(id).cloned()) {
-            return Ok(Some(p));
+        // A cached copy marked closed (the close was applied to it) is
+        // dropped and re-read: a copy left behind by a rebuilt election or
+        // another process must not be used for proof work after the close.
+        if let Ok(mut m) = self.params.lock() {
+            match m.get(id).cloned() {
+                Some(p) if p.is_open() => return Ok(Some(p)),
+                Some(_) => {
+                    m.remove(id);
+                }
+                None => {}
+            }
         }
         let arc = self.fresh(id).await?;
         let params = arc.write().await.ballot_params();
@@ -275,6 +299,9 @@ impl Board {
     pub(crate) fn evict(&self, id: &str) {
         if let Ok(mut c) = self.cache.lock() {
             c.remove(id);
+        }
+        if let Ok(mut m) = self.params.lock() {
+            m.remove(id);
         }
     }
 
@@ -420,18 +447,16 @@ pub(crate) fn advance(el: &mut Election, leaf: Hash) {
     el.head = leaf;
 }
 
-/// Serve `app` on `listen` until `shutdown` resolves, then drain.
+/// Serve the board's API on `listener` until `shutdown` resolves, then
+/// drain: stop accepting, finish the requests under way (every receipt
+/// given is delivered). Connections are held to the board's connection
+/// limits ([`crate::server`], SPEC.md §10.7).
 pub async fn serve(
     board: Arc<Board>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let app = crate::api::app(board.clone());
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    crate::server::serve_app(app, listener, &board.limits, shutdown).await?;
     Ok(())
 }

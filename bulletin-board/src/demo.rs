@@ -256,8 +256,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     out.step("Board: init and serve");
     let mut config = Config::new(&data_dir);
     config.database_url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
-    // Every demo voter comes from 127.0.0.1: no per-address rate limit.
+    // Every demo voter comes from 127.0.0.1: no per-address rate or
+    // connection limit.
     config.limits.rate_per_sec = 0.0;
+    config.limits.max_connections_per_address = 0;
     config.web = psephos_board::pages::load(args.web_dir.as_deref())?;
     let mut served = start_board(&config, args.listen).await?;
     out.say(&format!("data directory: {}", data_dir.display()));

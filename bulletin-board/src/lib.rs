@@ -15,6 +15,7 @@
 //! | [`bundle`] — the voting page bundle by hash (board and mirrors) | §10.1, §10.9.2 |
 //! | [`pages`] — the voting page and the election page (the voter client's bundle) | §13.6 |
 //! | [`mirror`] — `psephos-board mirror`: replication, cosigning, equivocation evidence | §10.9 |
+//! | [`server`] — the server loop: header, idle and stall timeouts, connection caps, drain | §10.7 |
 //! | [`testkit`] — a whole election driven over HTTP, for tests | — |
 
 pub mod api;
@@ -25,6 +26,7 @@ pub mod election;
 pub mod error;
 pub mod mirror;
 pub mod pages;
+pub mod server;
 pub mod store;
 pub mod verifier;
 

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use psephos_board::mirror::{self, Mirror, MirrorConfig};
 use psephos_board::pages;
 use psephos_board::store::Store;
@@ -42,6 +42,42 @@ mod demo;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// Connection limits of the HTTP server (SPEC.md §10.7), for `serve` and
+/// for `mirror --listen`.
+#[derive(Args, Clone, Debug)]
+struct ConnectionArgs {
+    /// Seconds a client may take to send a request's headers, from their
+    /// first byte; a slower connection (e.g. one that sends half a header and
+    /// stops) is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request: a keep-alive
+    /// connection after its last response, or a new one that sends nothing.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_secs: u64,
+    /// Most open client connections; one more is answered 503
+    /// too_many_connections and closed. Lowered, with a warning, to the
+    /// open-file limit less 256 (the process raises its soft limit to the
+    /// hard limit at start); 0: only that limit.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    max_connections: usize,
+    /// Most open connections from one client address (IPv6: one /64); one
+    /// more is answered 503 too_many_connections and closed. Clients behind
+    /// a shared NAT count as one address; 0: no limit.
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    max_connections_per_address: usize,
+}
+
+impl ConnectionArgs {
+    /// Set these limits in `limits`.
+    fn apply(&self, limits: &mut Limits) {
+        limits.header_timeout = Duration::from_secs(self.header_timeout_secs);
+        limits.idle_timeout = Duration::from_secs(self.idle_timeout_secs);
+        limits.max_connections = self.max_connections;
+        limits.max_connections_per_address = self.max_connections_per_address;
+    }
 }
 
 #[derive(Subcommand)]
@@ -85,6 +121,8 @@ enum Command {
         /// Burst of the per-client limit.
         #[arg(long, default_value_t = 400.0)]
         rate_burst: f64,
+        #[command(flatten)]
+        connections: ConnectionArgs,
         /// The voting page bundle (voter-client/build-web.sh writes it to
         /// voter-client/web/dist), served at /elections/ID/vote,
         /// /elections/ID and /assets/. Default: that directory of the
@@ -149,6 +187,8 @@ enum Command {
         /// the bundle hash here. Default: the source tree's built bundle, if any.
         #[arg(long, value_name = "DIR")]
         web_dir: Option<PathBuf>,
+        #[command(flatten)]
+        connections: ConnectionArgs,
     },
     /// Register a mirror, whose cosignatures the board then accepts and publishes.
     ///
@@ -229,6 +269,7 @@ async fn run_mirror(
     listen: Option<SocketAddr>,
     once: bool,
 ) -> anyhow::Result<i32> {
+    let limits = config.limits.clone();
     let mut mirror = Mirror::open(config).await?;
     tracing::info!(vkey = %mirror.vkey(), board = %mirror.board_vkey(), "mirror");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -241,11 +282,7 @@ async fn run_mirror(
             let app = mirror.app();
             let mut rx = stop_rx.clone();
             Some(tokio::spawn(async move {
-                axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move {
+                psephos_board::server::serve_app(app, listener, &limits, async move {
                     let _ = rx.wait_for(|stop| *stop).await;
                 })
                 .await
@@ -281,6 +318,8 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // Every connection is a file descriptor: a board needs thousands.
+    psephos_board::server::raise_open_file_limit();
     match cli.command {
         Command::Init { data_dir } => {
             let token = psephos_board::init(&data_dir, database_url().as_deref()).await?;
@@ -295,22 +334,25 @@ async fn main() -> anyhow::Result<()> {
             timeout_secs,
             rate_limit,
             rate_burst,
+            connections,
             web_dir,
         } => {
             let web = pages::load(web_dir.as_deref())?;
             log_pages(web.as_ref());
+            let mut limits = Limits {
+                max_body_bytes,
+                max_ballot_bytes,
+                request_timeout: Duration::from_secs(timeout_secs),
+                rate_per_sec: rate_limit,
+                rate_burst,
+                ..Limits::default()
+            };
+            connections.apply(&mut limits);
             let config = Config {
                 data_dir,
                 database_url: database_url(),
                 origin,
-                limits: Limits {
-                    max_body_bytes,
-                    max_ballot_bytes,
-                    request_timeout: Duration::from_secs(timeout_secs),
-                    rate_per_sec: rate_limit,
-                    rate_burst,
-                    ..Limits::default()
-                },
+                limits,
                 web,
             };
             let board = Board::open(&config).await?;
@@ -357,6 +399,7 @@ async fn main() -> anyhow::Result<()> {
             interval_secs,
             show_key,
             web_dir,
+            connections,
         } => {
             let mut config = MirrorConfig::new(&upstream, PathBuf::new());
             config.data_dir = data_dir;
@@ -365,6 +408,7 @@ async fn main() -> anyhow::Result<()> {
             config.name = name;
             config.board_key = board_key;
             config.interval = Duration::from_secs(interval_secs.max(1));
+            connections.apply(&mut config.limits);
             if show_key {
                 let path = match (&config.key_file, &config.data_dir) {
                     (Some(k), _) => k.clone(),

@@ -146,6 +146,7 @@ impl TestBoard {
         let dir = tempfile::tempdir()?;
         let mut config = Config::new(dir.path());
         config.limits.rate_per_sec = 0.0;
+        config.limits.max_connections_per_address = 0;
         Self::start_with(config, Some(dir), None).await
     }
 
@@ -158,6 +159,7 @@ impl TestBoard {
         let mut config = Config::new(dir.path());
         config.database_url = Some(pg.url.clone());
         config.limits.rate_per_sec = 0.0;
+        config.limits.max_connections_per_address = 0;
         Ok(Some(Self::start_with(config, Some(dir), Some(pg)).await?))
     }
 

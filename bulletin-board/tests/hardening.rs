@@ -231,12 +231,15 @@ async fn read_response(stream: &mut tokio::net::TcpStream) -> (u16, Value) {
 /// 405 (wrong method), 408 (a body that never arrives), 413 (a body above
 /// the limit; a cosigned note above 64 KiB), 400 (a query that does not
 /// parse), 404 (no such endpoint).
+///
+/// No request here races a short deadline: the board keeps the default
+/// 30 s request timeout, and the 408 is asked of a second board whose
+/// timeout (5 s) the stalled request waits out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_of_the_http_layers_are_json_too() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = psephos_board::Config::new(dir.path());
     config.limits.rate_per_sec = 0.0;
-    config.limits.request_timeout = Duration::from_millis(700);
     config.limits.max_body_bytes = 256 << 10;
     let board = TestBoard::start(config).await.unwrap();
     let client = board.client();
@@ -300,9 +303,21 @@ async fn errors_of_the_http_layers_are_json_too() {
         .unwrap();
     assert_eq!(json_error(resp).await, (404, "not_found".into()));
 
-    // A body announced and never sent: the request times out.
-    let addr = board.url.trim_start_matches("http://").to_owned();
+    // The board still answers.
+    assert_eq!(client.status("layers").await.unwrap()["size"], 1);
+    board.finish().await;
+
+    // A body announced and never sent: the request times out, on a board
+    // whose request timeout is 5 s.
+    let slow_dir = tempfile::tempdir().unwrap();
+    let mut config = psephos_board::Config::new(slow_dir.path());
+    config.limits.rate_per_sec = 0.0;
+    let timeout = Duration::from_secs(5);
+    config.limits.request_timeout = timeout;
+    let slow = TestBoard::start(config).await.unwrap();
+    let addr = slow.url.trim_start_matches("http://").to_owned();
     let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let sent = std::time::Instant::now();
     stream
         .write_all(
             b"POST /api/v1/elections/layers/posts HTTP/1.1\r\nHost: board\r\n\
@@ -310,17 +325,20 @@ async fn errors_of_the_http_layers_are_json_too() {
         )
         .await
         .unwrap();
-    let (status, body) = tokio::time::timeout(Duration::from_secs(20), read_response(&mut stream))
+    let (status, body) = tokio::time::timeout(Duration::from_secs(120), read_response(&mut stream))
         .await
         .expect("no answer to a stalled request");
     assert_eq!(
         (status, body["error"].as_str()),
         (408, Some("request_timeout"))
     );
-
-    // The board still answers.
-    assert_eq!(client.status("layers").await.unwrap()["size"], 1);
-    board.finish().await;
+    // Not before the timeout: the answer is the timeout's, not another error's.
+    assert!(sent.elapsed() >= timeout, "408 after {:?}", sent.elapsed());
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    // That board still answers too.
+    let health = reqwest::get(format!("{}/healthz", slow.url)).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    slow.finish().await;
 }
 
 /// A board process killed when the test ends, whatever happens.
