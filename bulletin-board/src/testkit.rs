@@ -443,7 +443,13 @@ impl Client {
     /// A client for `base`, with the admin token if given.
     pub fn new(base: &str, admin: Option<String>) -> Self {
         Client {
-            http: reqwest::Client::new(),
+            // Pooled connections are dropped before the board's 30 s idle
+            // timeout (SPEC.md §10.7) can close one under a request; the
+            // builder fails only without a TLS backend, which reqwest has.
+            http: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(20))
+                .build()
+                .unwrap_or_default(),
             base: base.trim_end_matches('/').to_owned(),
             admin,
         }

@@ -73,6 +73,9 @@ impl HttpBoard {
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(120))
             .connect_timeout(Duration::from_secs(15))
+            // Drop a pooled connection before the board's 30 s idle timeout
+            // (SPEC.md §10.7) can close it under a request.
+            .pool_idle_timeout(Duration::from_secs(20))
             .user_agent(concat!("psephos-trustee/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| TrusteeError::Network {

@@ -255,6 +255,7 @@ fn http() -> Option<reqwest::blocking::Client> {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(20))
         .connect_timeout(Duration::from_secs(5))
+        .pool_idle_timeout(Duration::from_secs(20))
         .build()
         .ok()
 }

@@ -107,6 +107,9 @@ impl BoardClient {
         let client = Client::builder()
             .connect_timeout(Duration::from_secs(30))
             .timeout(Duration::from_secs(900))
+            // Drop a pooled connection before the board's 30 s idle timeout
+            // (SPEC.md §10.7) can close it under a request.
+            .pool_idle_timeout(Duration::from_secs(20))
             .user_agent(concat!("psephos-verify/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| VerifierError::Http {

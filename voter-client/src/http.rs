@@ -29,6 +29,9 @@ impl BoardClient {
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(60))
             .connect_timeout(Duration::from_secs(10))
+            // Drop a pooled connection before the board's 30 s idle timeout
+            // (SPEC.md §10.7) can close it under a request.
+            .pool_idle_timeout(Duration::from_secs(20))
             .build()
             .map_err(transport)?;
         Ok(BoardClient {

@@ -54,6 +54,9 @@ impl Upstream {
         }
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
+            // Drop a pooled connection before a board's 30 s idle timeout
+            // (SPEC.md §10.7) can close it under a request.
+            .pool_idle_timeout(Duration::from_secs(20))
             .build()
             .map_err(|e| BoardError::Config(format!("HTTP client: {e}")))?;
         Ok(Upstream {
