@@ -44,6 +44,10 @@ pub trait ReadLog: Send + Sync + 'static {
     fn store(&self) -> &Store;
     /// The election's state, up to the committed head.
     fn fresh(&self, id: &str) -> impl Future<Output = Result<Arc<RwLock<Election>>>> + Send;
+    /// Most bytes in a page of entries (SPEC.md §10.1).
+    fn max_page_bytes(&self) -> usize {
+        MAX_PAGE_BYTES
+    }
 }
 
 impl ReadLog for Board {
@@ -53,6 +57,10 @@ impl ReadLog for Board {
 
     fn fresh(&self, id: &str) -> impl Future<Output = Result<Arc<RwLock<Election>>>> + Send {
         Board::fresh(self, id)
+    }
+
+    fn max_page_bytes(&self) -> usize {
+        self.limits.max_page_bytes
     }
 }
 
@@ -262,8 +270,19 @@ fn query_u64(q: &HashMap<String, String>, name: &str) -> Result<Option<u64>> {
         .transpose()
 }
 
-/// Entries per page at most.
+/// Entries per page at most (SPEC.md §10.1).
 pub const MAX_PAGE: u64 = 10_000;
+
+/// Bytes per page at most by default, newlines included (SPEC.md §10.1;
+/// `serve --max-page-bytes`): a page ends before the entry that would take
+/// it past this, but always holds at least one entry, however large. 40 readers of full pages then cost the
+/// board tens of megabytes, not gigabytes (BENCHMARKS.md).
+pub const MAX_PAGE_BYTES: usize = 4 << 20;
+
+/// Entries read from the database at a time while a page streams: a page
+/// is never built whole, and a slow reader holds one chunk and no
+/// database connection while its socket drains.
+pub const READ_CHUNK: u64 = 64;
 
 async fn entries<S: ReadLog>(
     State(board): State<Arc<S>>,
@@ -288,13 +307,20 @@ async fn entries<S: ReadLog>(
         ));
     }
     let end = end.min(start.saturating_add(MAX_PAGE));
-    let lines = board.store().lines(&id, start, end).await?;
-    let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-    for l in &lines {
-        out.push_str(l);
-        out.push('\n');
-    }
-    let mut resp = out.into_response();
+    // The first chunk is read before the status line goes out, so that a
+    // database that fails at once gets a JSON error, not a cut body.
+    let mut page = PageStream {
+        store: board.store().clone(),
+        id,
+        next: start,
+        end,
+        max_bytes: board.max_page_bytes().max(1),
+        bytes: 0,
+        ready: None,
+    };
+    page.ready = Some(page.read().await?);
+    let body = axum::body::Body::from_stream(futures_util::stream::unfold(page, PageStream::chunk));
+    let mut resp = body.into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -304,6 +330,67 @@ async fn entries<S: ReadLog>(
         h.insert("x-log-size", v);
     }
     Ok(resp)
+}
+
+/// A page of entry lines `[next, end)` being streamed, [`READ_CHUNK`]
+/// entries per database read, until the byte cap (SPEC.md §10.1).
+/// The lines below `end` are committed and never change (the log only
+/// grows), so reading them in several queries gives one consistent page.
+struct PageStream {
+    store: Store,
+    id: String,
+    next: u64,
+    end: u64,
+    /// The byte cap.
+    max_bytes: usize,
+    /// Bytes sent so far.
+    bytes: usize,
+    /// Lines read and not yet sent.
+    ready: Option<Vec<String>>,
+}
+
+impl PageStream {
+    async fn read(&self) -> Result<Vec<String>> {
+        let to = self.end.min(self.next.saturating_add(READ_CHUNK));
+        if self.next >= to {
+            return Ok(Vec::new());
+        }
+        self.store.lines(&self.id, self.next, to).await
+    }
+
+    /// The next piece of the body, or `None` at the end of the page. A
+    /// database error after the status line cuts the body: the client sees
+    /// a truncated chunked response, never a short page that looks whole.
+    async fn chunk(mut self) -> Option<(std::io::Result<Bytes>, Self)> {
+        let lines = match self.ready.take() {
+            Some(lines) => lines,
+            None => match self.read().await {
+                Ok(lines) => lines,
+                Err(e) => {
+                    tracing::error!(election = %self.id, error = %e, "reading a page of entries");
+                    self.end = self.next;
+                    return Some((Err(std::io::Error::other(e.to_string())), self));
+                }
+            },
+        };
+        let mut out = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+        for line in &lines {
+            if self.bytes > 0 && self.bytes + line.len() + 1 > self.max_bytes {
+                self.end = self.next;
+                break;
+            }
+            out.extend_from_slice(line.as_bytes());
+            out.push(b'\n');
+            self.bytes += line.len() + 1;
+            self.next += 1;
+        }
+        if out.is_empty() {
+            // Past the end, or the database holds fewer lines than the
+            // head promised (which the board never writes): the page ends.
+            return None;
+        }
+        Some((Ok(Bytes::from(out)), self))
+    }
 }
 
 async fn checkpoint<S: ReadLog>(

@@ -38,6 +38,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Largest ballot body, bytes.
     pub max_ballot_bytes: usize,
+    /// Most bytes in a page of entries ([`crate::api::MAX_PAGE_BYTES`]).
+    pub max_page_bytes: usize,
     /// Time a request may take.
     pub request_timeout: Duration,
     /// Sustained requests per second per client address; 0 disables.
@@ -65,6 +67,7 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 16 << 20,
             max_ballot_bytes: 256 << 10,
+            max_page_bytes: crate::api::MAX_PAGE_BYTES,
             request_timeout: Duration::from_secs(30),
             rate_per_sec: 200.0,
             rate_burst: 400.0,

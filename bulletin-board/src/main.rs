@@ -112,6 +112,11 @@ enum Command {
         /// Largest ballot body in bytes.
         #[arg(long, default_value_t = 256 << 10)]
         max_ballot_bytes: usize,
+        /// Most bytes in one page of GET …/entries (the page ends before the
+        /// entry that would pass it, but holds at least one); clients read
+        /// on from where a page ended.
+        #[arg(long, value_name = "BYTES", default_value_t = psephos_board::api::MAX_PAGE_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..))]
+        max_page_bytes: u64,
         /// Request timeout in seconds.
         #[arg(long, default_value_t = 30)]
         timeout_secs: u64,
@@ -331,6 +336,7 @@ async fn main() -> anyhow::Result<()> {
             origin,
             max_body_bytes,
             max_ballot_bytes,
+            max_page_bytes,
             timeout_secs,
             rate_limit,
             rate_burst,
@@ -342,6 +348,7 @@ async fn main() -> anyhow::Result<()> {
             let mut limits = Limits {
                 max_body_bytes,
                 max_ballot_bytes,
+                max_page_bytes: usize::try_from(max_page_bytes).unwrap_or(usize::MAX),
                 request_timeout: Duration::from_secs(timeout_secs),
                 rate_per_sec: rate_limit,
                 rate_burst,
@@ -377,9 +384,11 @@ async fn main() -> anyhow::Result<()> {
                 Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
+            // Read a chunk at a time, like a page (SPEC.md §10.1): memory
+            // stays bounded whatever the size of the log.
             let mut start = 0;
             while start < head.size {
-                let end = (start + 10_000).min(head.size);
+                let end = (start + psephos_board::api::READ_CHUNK).min(head.size);
                 for line in store.lines(&election, start, end).await? {
                     writeln!(w, "{line}")?;
                 }

@@ -140,6 +140,12 @@ pub struct TestBoard {
     task: Option<JoinHandle<()>>,
 }
 
+/// The page byte cap of [`TestBoard::sqlite`] and [`TestBoard::postgres`]
+/// (SPEC.md §10.1): a few ballots a page, so every client the tests run
+/// against them — trustee tool, voter CLI and page, verifier, mirror —
+/// reads pages that end before the range it asked for.
+pub const TEST_PAGE_BYTES: usize = 16 << 10;
+
 impl TestBoard {
     /// A board on a fresh SQLite data directory.
     pub async fn sqlite() -> anyhow::Result<TestBoard> {
@@ -147,6 +153,7 @@ impl TestBoard {
         let mut config = Config::new(dir.path());
         config.limits.rate_per_sec = 0.0;
         config.limits.max_connections_per_address = 0;
+        config.limits.max_page_bytes = TEST_PAGE_BYTES;
         Self::start_with(config, Some(dir), None).await
     }
 
@@ -160,6 +167,7 @@ impl TestBoard {
         config.database_url = Some(pg.url.clone());
         config.limits.rate_per_sec = 0.0;
         config.limits.max_connections_per_address = 0;
+        config.limits.max_page_bytes = TEST_PAGE_BYTES;
         Ok(Some(Self::start_with(config, Some(dir), Some(pg)).await?))
     }
 

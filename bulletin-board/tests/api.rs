@@ -11,7 +11,7 @@ mod common;
 use ed25519_dalek::SigningKey;
 use psephos_board::appender::Receipt;
 use psephos_board::testkit::{
-    check_receipt, check_record, sign, ApiError, Client, SimElection, TestBoard,
+    check_receipt, check_record, sign, ApiError, Client, SimElection, TestBoard, TEST_PAGE_BYTES,
 };
 use psephos_crypto::ballot::EncryptedBallot;
 use psephos_crypto::log::merkle::verify_consistency;
@@ -25,6 +25,7 @@ on_both_backends!(
     key_ceremony_rules_are_enforced,
     bad_dealer_is_disqualified_by_a_complaint,
     read_api_serves_pages_proofs_and_refuses_forged_sizes,
+    pages_end_at_the_byte_cap_and_stream,
     admin_endpoints_need_the_token_and_garbage_is_refused,
 );
 
@@ -665,6 +666,101 @@ async fn read_api_serves_pages_proofs_and_refuses_forged_sizes(board: &TestBoard
         client.get_text("/healthz").await.unwrap(),
         (200, "ok".to_owned())
     );
+}
+
+/// SPEC.md §10.1: a page ends before the entry that would take it past
+/// the byte cap (the test boards' [`TEST_PAGE_BYTES`]) but holds at least
+/// one entry however large; it is streamed (chunked, no length); reading
+/// on from where each page ended gives the whole log, entry for entry.
+async fn pages_end_at_the_byte_cap_and_stream(board: &TestBoard) {
+    let client = board.client();
+    let id = "paged";
+    // 400 voters: the credential list entry is larger than a page.
+    let mut e = SimElection::new(id, 3, 2, 3, 400);
+    e.setup_and_open(&client).await.unwrap();
+    for v in 0..30 {
+        let mut c = vec![0; 3];
+        c[v % 3] = 1;
+        e.cast(&client, v, &[c]).await.unwrap();
+    }
+    let cap = TEST_PAGE_BYTES;
+    let size = client.election_status(id).await.unwrap().size;
+    // The whole log, one entry a request: the reference.
+    let mut whole = Vec::new();
+    for i in 0..size {
+        let (status, text) = client
+            .get_text(&format!(
+                "/api/v1/elections/{id}/entries?start={i}&end={}",
+                i + 1
+            ))
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(text.lines().count(), 1, "entry {i}");
+        whole.push(text.lines().next().unwrap().to_owned());
+    }
+    // The log has what the test needs: several entries fit in a page, and
+    // some are larger than a page on their own.
+    let fits = whole.iter().filter(|l| l.len() < cap / 4).count();
+    assert!(fits > 8, "only {fits} small entries");
+    let large = whole.iter().filter(|l| l.len() + 1 > cap).count();
+    assert!(large > 0, "no entry larger than {cap} bytes");
+
+    let http = reqwest::Client::new();
+    let (mut start, mut pages, mut read) = (0u64, 0, Vec::new());
+    while start < size {
+        let resp = http
+            .get(format!(
+                "{}/api/v1/elections/{id}/entries?start={start}",
+                board.url
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["x-log-size"], size.to_string().as_str());
+        assert_eq!(resp.headers()["transfer-encoding"], "chunked");
+        assert!(resp.headers().get("content-length").is_none());
+        let text = resp.text().await.unwrap();
+        assert!(text.ends_with('\n'));
+        let got: Vec<&str> = text.lines().collect();
+        // Exactly the entries that fit, or the one entry larger than the cap.
+        let mut expected = 0;
+        let mut bytes = 0;
+        for line in &whole[start as usize..] {
+            if expected > 0 && bytes + line.len() + 1 > cap {
+                break;
+            }
+            bytes += line.len() + 1;
+            expected += 1;
+        }
+        assert_eq!(got.len(), expected, "page at {start}");
+        assert_eq!(text.len(), bytes, "page at {start}");
+        assert!(text.len() <= cap || got.len() == 1, "page at {start}");
+        read.extend(got.into_iter().map(str::to_owned));
+        start += expected as u64;
+        pages += 1;
+    }
+    assert_eq!(read, whole);
+    assert!(pages > 2, "{pages} pages");
+    // The count cap still applies below the byte cap.
+    let (_, text) = client
+        .get_text(&format!("/api/v1/elections/{id}/entries?start=0&end=2"))
+        .await
+        .unwrap();
+    assert_eq!(text.lines().collect::<Vec<_>>(), whole[..2]);
+    // An empty range is an empty page; past the end too.
+    for q in [format!("start={size}"), "start=3&end=3".to_owned()] {
+        let (status, text) = client
+            .get_text(&format!("/api/v1/elections/{id}/entries?{q}"))
+            .await
+            .unwrap();
+        assert_eq!((status, text.as_str()), (200, ""), "{q}");
+    }
+    // The test kit's client reads on from short pages as well.
+    assert_eq!(client.entries(id).await.unwrap(), whole);
+    let note = client.checkpoint(id).await.unwrap();
+    assert_eq!(check_record(&whole, &note, &vkey(board)).unwrap(), size);
 }
 
 /// SPEC.md §10.1, §10.7: the admin token, ids, manifests, garbage bodies.

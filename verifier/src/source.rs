@@ -304,7 +304,9 @@ impl BoardClient {
                     })
                 }
                 Some(s) if start >= s || n == 0 => return Ok(start),
-                None if n < PAGE => return Ok(start),
+                // Pages may end early (a byte cap, SPEC.md §10.1): only an
+                // empty one ends a log whose size was not announced.
+                None if n == 0 => return Ok(start),
                 _ => {}
             }
         }

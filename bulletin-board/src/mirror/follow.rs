@@ -45,7 +45,7 @@ use super::evidence::{Evidence, EvidenceKind, InvalidEntry, PrefixProof};
 use super::store::{self as mstore, AlarmRow};
 use super::upstream::{Delivery, Upstream};
 use super::{AlarmKind, PassReport};
-use crate::api::{valid_id, MAX_PAGE};
+use crate::api::valid_id;
 use crate::board::replay_from;
 use crate::bundle::{plain_name, MAX_BUNDLE_BYTES, MAX_FILES, MAX_FILE_BYTES, SUMS};
 use crate::election::{Election, Trust};
@@ -567,7 +567,7 @@ impl Follower {
             let start = tree.len();
             match self
                 .upstream
-                .entries(id, start, cp.size.min(start + MAX_PAGE))
+                .entries(id, start, cp.size.min(start + CHUNK))
                 .await
             {
                 Ok(lines) => {

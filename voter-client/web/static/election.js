@@ -101,10 +101,15 @@ async function search(ev, size) {
   out.className = '';
   const status = await getJSON(api(id));
   const page = 256;
-  for (let start = 0; start < status.size; start += page) {
-    out.textContent = `Searching entries ${start}–${Math.min(start + page, status.size) - 1} of ${status.size}…`;
-    const found = JSON.parse(wasm.ballot_codes(await getText(`${api(id)}/entries?start=${start}&end=${Math.min(start + page, status.size)}`)))
-      .find((b) => b.code.startsWith(wanted));
+  for (let start = 0; start < status.size;) {
+    const end = Math.min(start + page, status.size);
+    out.textContent = `Searching entries ${start}–${end - 1} of ${status.size}…`;
+    const lines = await getText(`${api(id)}/entries?start=${start}&end=${end}`);
+    // A page may hold fewer entries than asked (a byte cap, SPEC.md §10.1).
+    const got = lines.split('\n').filter((l) => l).length;
+    if (got === 0) throw new Error(`the board served no entries at ${start}`);
+    start += got;
+    const found = JSON.parse(wasm.ballot_codes(lines)).find((b) => b.code.startsWith(wanted));
     if (found) {
       out.textContent = `Found: ballot ${found.short} is entry ${found.index} of the public record.`;
       out.className = 'ok';
