@@ -154,6 +154,13 @@ pub enum CheckpointError {
         /// The limit.
         max: usize,
     },
+    /// A cosignature that would take the note past [`MAX_NOTE_BYTES`],
+    /// after which no reader would open it.
+    #[error("cosigning would make the note larger than {max} bytes")]
+    NoteTooLarge {
+        /// The limit.
+        max: usize,
+    },
     /// Text that is not a vkey.
     #[error("malformed verifier key: {0}")]
     MalformedVerifierKey(&'static str),
@@ -736,8 +743,9 @@ pub fn open_checkpoint(
 ///
 /// [`CheckpointError::TimestampOutOfRange`],
 /// [`CheckpointError::DuplicateSignature`] if this cosigner has already
-/// signed, [`CheckpointError::TooManySignatures`], and the errors of
-/// [`open_checkpoint`].
+/// signed, [`CheckpointError::TooManySignatures`],
+/// [`CheckpointError::NoteTooLarge`] if the cosigned note would pass
+/// [`MAX_NOTE_BYTES`], and the errors of [`open_checkpoint`].
 pub fn add_cosignature(
     note: &str,
     log: &NoteVerifier,
@@ -767,8 +775,17 @@ pub fn add_cosignature(
     let message = cosignature_v1_message(opened.body, timestamp);
     let line = cosigner
         .0
-        .sign_line(message.as_bytes(), &timestamp.to_be_bytes());
-    Ok(format!("{note}{}", line.to_line()))
+        .sign_line(message.as_bytes(), &timestamp.to_be_bytes())
+        .to_line();
+    // Every reader refuses a note over the limit (SPEC.md §7.4), so a
+    // cosignature must not produce one (found by the signed_note fuzz
+    // target: a note just under the limit opened, its cosigned copy not).
+    if note.len() + line.len() > MAX_NOTE_BYTES {
+        return Err(CheckpointError::NoteTooLarge {
+            max: MAX_NOTE_BYTES,
+        });
+    }
+    Ok(format!("{note}{line}"))
 }
 
 /// Opens a signed checkpoint with the log's key and verifies the
@@ -1613,6 +1630,40 @@ mod tests {
             Err(CheckpointError::TimestampOutOfRange(1 << 63))
         );
         assert!(add_cosignature(&note, &log.verifier(), &mirror(1), (1 << 63) - 1).is_ok());
+    }
+
+    #[test]
+    fn cosigning_never_makes_a_note_that_cannot_be_opened() {
+        // A note just under the limit opens; its cosigned copy would not,
+        // so cosigning refuses (the signed_note fuzz target found this).
+        let log = log_signer();
+        let note_of = |origin_len: usize| {
+            let cp = Checkpoint {
+                origin: "o".repeat(origin_len),
+                ..checkpoint()
+            };
+            sign_checkpoint(&cp, &log).unwrap()
+        };
+        let overhead = note_of(1000).len() - 1000;
+        let near = note_of(MAX_NOTE_BYTES - overhead - 50);
+        assert_eq!(near.len(), MAX_NOTE_BYTES - 50);
+        assert!(open_checkpoint(&near, &log.verifier()).is_ok());
+        assert_eq!(
+            add_cosignature(&near, &log.verifier(), &mirror(1), 5),
+            Err(CheckpointError::NoteTooLarge {
+                max: MAX_NOTE_BYTES
+            })
+        );
+        // With room for the line, the cosigned note is exactly at most the
+        // limit and opens.
+        let line = add_cosignature(&note_of(10), &log.verifier(), &mirror(1), 5)
+            .unwrap()
+            .len()
+            - note_of(10).len();
+        let fits = note_of(MAX_NOTE_BYTES - overhead - line);
+        let cosigned = add_cosignature(&fits, &log.verifier(), &mirror(1), 5).unwrap();
+        assert_eq!(cosigned.len(), MAX_NOTE_BYTES);
+        assert!(verify_cosignatures(&cosigned, &log.verifier(), &[mirror(1).verifier()]).is_ok());
     }
 
     #[test]
