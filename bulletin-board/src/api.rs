@@ -254,6 +254,7 @@ async fn election_status<S: ReadLog>(
         .map(|(_, n)| n)
         .unwrap_or_default();
     let el = arc.read().await;
+    el.check_committed()?;
     Ok(Json(el.status(checkpoint)))
 }
 
@@ -433,6 +434,7 @@ async fn inclusion_proof<S: ReadLog>(
         }
     };
     let el = arc.read().await;
+    el.check_committed()?;
     let size = query_u64(&q, "size")?.unwrap_or(el.size);
     if size > el.size {
         return Err(BoardError::bad_request(
@@ -470,6 +472,7 @@ async fn consistency_proof<S: ReadLog>(
         ));
     };
     let el = arc.read().await;
+    el.check_committed()?;
     let proof = el
         .tree
         .consistency_proof(from, to)

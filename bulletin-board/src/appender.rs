@@ -322,6 +322,9 @@ async fn reload(board: &Board, id: &str, el: &mut RwLockWriteGuard<'_, Election>
         Ok(fresh) => **el = fresh,
         Err(e) => {
             tracing::error!(election = id, error = %e, "reloading the election failed");
+            // The state may hold the failed batch: requests that already
+            // hold it must not read it, and the next one replays the log.
+            el.poison();
             board.evict(id);
         }
     }

@@ -292,7 +292,11 @@ impl Board {
             }
         }
         let arc = self.fresh(id).await?;
-        let params = arc.write().await.ballot_params();
+        let params = {
+            let el = arc.read().await;
+            el.check_committed()?;
+            el.ballot_params()
+        };
         if let (Some(p), Ok(mut m)) = (&params, self.params.lock()) {
             m.insert(id.to_owned(), p.clone());
         }
@@ -332,6 +336,7 @@ impl Board {
             .ok_or_else(|| BoardError::no_election(id))?;
         if arc.read().await.size < db.size {
             let mut el = arc.write().await;
+            el.check_committed()?;
             if el.size < db.size {
                 let rows = self.store.page(id, el.size, db.size, None).await?;
                 let rows: Vec<(String, String)> =
@@ -339,6 +344,7 @@ impl Board {
                 catch_up(&mut el, &rows)?;
             }
         }
+        arc.read().await.check_committed()?;
         Ok(arc)
     }
 

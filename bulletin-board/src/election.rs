@@ -51,6 +51,10 @@ pub struct Election {
     pub tree: MerkleTree,
     /// The protocol state every role replays (SPEC.md §10.3–§10.6).
     pub rules: rules::Election,
+    /// Set when an append failed after applying its batch here and the
+    /// state could not be reloaded from the database: it may hold entries
+    /// that were never committed, so nothing may be read from it.
+    poisoned: bool,
 }
 
 impl Election {
@@ -64,6 +68,7 @@ impl Election {
             size: 1,
             head: manifest_hash,
             tree,
+            poisoned: false,
         }
     }
 
@@ -86,7 +91,26 @@ impl Election {
             size: 1,
             head: manifest_hash,
             tree,
+            poisoned: false,
         })
+    }
+
+    /// Mark this state as possibly ahead of the committed log (a failed
+    /// append that could not be undone); the board has dropped it from its
+    /// cache, and requests that still hold it answer 503.
+    pub(crate) fn poison(&mut self) {
+        self.poisoned = true;
+    }
+
+    /// `Ok` unless [`Election::poison`]ed: a reader must never serve a size,
+    /// root or proof of entries that were not committed (SPEC.md §10.8).
+    pub fn check_committed(&self) -> Result<()> {
+        if self.poisoned {
+            return Err(BoardError::Unavailable(
+                "the election's state is being reloaded after a failed write; try again".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// The lifecycle state (SPEC.md §10.6).

@@ -105,7 +105,28 @@ impl BoardError {
         match self {
             BoardError::Rejected { code, .. } => code,
             BoardError::Unavailable(_) => "unavailable",
+            e if e.is_transient() => "unavailable",
             _ => "internal",
+        }
+    }
+
+    /// A database that cannot be reached (restarting, down, every pooled
+    /// connection busy): the same request may succeed in a moment, so the
+    /// client is told 503 `unavailable`, not that the board is broken.
+    fn is_transient(&self) -> bool {
+        match self {
+            BoardError::Storage(
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            // PostgreSQL's classes 08 (connection exception) and 57
+            // (operator intervention: a shutdown or restart).
+            BoardError::Storage(sqlx::Error::Database(e)) => e
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57")),
+            _ => false,
         }
     }
 }
@@ -118,6 +139,14 @@ impl IntoResponse for BoardError {
                 code,
                 message,
             } => (*status, *code, message.as_str()),
+            other if other.is_transient() => {
+                tracing::warn!(error = %other, "request failed: the database is unreachable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the board cannot take this request right now; try again",
+                )
+            }
             BoardError::Unavailable(why) => {
                 tracing::warn!(%why, "request failed: unavailable");
                 (
