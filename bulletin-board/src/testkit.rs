@@ -11,7 +11,8 @@
 //! * [`SimElection`] plays every other role with the crypto crate's
 //!   primitives: trustees (registration, commit–reveal DKG with encrypted
 //!   shares, acknowledgements, partial decryptions), the credential
-//!   authority and the voters.
+//!   authority and the voters. Its randomness is seeded from the election
+//!   id, so a test's election is the same on every run.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -29,7 +30,8 @@
 //! ```
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use anyhow::{anyhow, bail, Context};
 use ed25519_dalek::SigningKey;
@@ -42,7 +44,8 @@ use psephos_crypto::share_encryption::{decrypt_share, encrypt_share};
 use psephos_crypto::threshold::{KeyShare, Polynomial};
 use psephos_crypto::wire::{CreateElection, Created, ElectionStatus, ErrorBody, OpenVoting};
 use psephos_crypto::{Fingerprint, Point};
-use rand_core::{OsRng, RngCore};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -89,6 +92,7 @@ impl PgDatabase {
             }
             Err(e) => return Err(e).context(format!("PostgreSQL at {admin_url} is required")),
         };
+        // Unseeded on purpose: it names a database, it is not test data.
         let name = format!("psephos_test_{:016x}", OsRng.next_u64());
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&pool)
@@ -628,12 +632,12 @@ pub struct Trustee {
 }
 
 impl Trustee {
-    fn new(index: u32, t: u32) -> anyhow::Result<Self> {
+    fn new<R: RngCore + CryptoRng>(index: u32, t: u32, rng: &mut R) -> anyhow::Result<Self> {
         Ok(Trustee {
             index,
-            key: SigningKey::generate(&mut OsRng),
-            enc: SecretKey::random(&mut OsRng),
-            poly: Polynomial::random(t, &mut OsRng)?,
+            key: SigningKey::generate(rng),
+            enc: SecretKey::random(rng),
+            poly: Polynomial::random(t, rng)?,
             share: None,
         })
     }
@@ -683,19 +687,27 @@ pub struct SimElection {
     pub voters: Vec<SigningKey>,
     /// The joint key, once finalized.
     pub pk: Option<PublicKey>,
+    /// The rest of the randomness (shares, proofs, ballots): the generator
+    /// the keys were drawn from, drawn on in call order.
+    rng: Mutex<ChaCha20Rng>,
 }
 
 impl SimElection {
     /// `n` trustees, threshold `t`, one plurality contest with `options`
-    /// options, `voters` voters of weight 1.
+    /// options, `voters` voters of weight 1. Keys, shares, proofs and
+    /// ballots come from a generator seeded with SHA-256 of `id`: the same
+    /// calls give the same election on every run.
     pub fn new(id: &str, n: u32, t: u32, options: usize, voters: usize) -> Self {
         Self::with_contests(id, n, t, vec![plurality_contest("c1", options)], voters)
     }
 
     /// Like [`SimElection::new`] with any contests.
     pub fn with_contests(id: &str, n: u32, t: u32, contests: Vec<Contest>, voters: usize) -> Self {
-        let trustees: Vec<Trustee> = (1..=n).filter_map(|l| Trustee::new(l, t).ok()).collect();
-        let authority = SigningKey::generate(&mut OsRng);
+        let mut rng = ChaCha20Rng::from_seed(Sha256::digest(id.as_bytes()).into());
+        let trustees: Vec<Trustee> = (1..=n)
+            .filter_map(|l| Trustee::new(l, t, &mut rng).ok())
+            .collect();
+        let authority = SigningKey::generate(&mut rng);
         let manifest = Manifest {
             title: format!("Election {id}"),
             contests,
@@ -722,10 +734,16 @@ impl SimElection {
             trustees,
             authority,
             voters: (0..voters)
-                .map(|_| SigningKey::generate(&mut OsRng))
+                .map(|_| SigningKey::generate(&mut rng))
                 .collect(),
             pk: None,
+            rng: Mutex::new(rng),
         }
+    }
+
+    /// The election's seeded generator.
+    fn rng(&self) -> MutexGuard<'_, ChaCha20Rng> {
+        self.rng.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The ceremony fingerprint.
@@ -778,6 +796,7 @@ impl SimElection {
     pub fn reveal_body(&self, l: u32) -> anyhow::Result<Body> {
         let tr = self.trustee(l)?;
         let fp = self.ceremony_fp();
+        let mut rng = self.rng();
         let mut shares = Vec::new();
         for other in &self.trustees {
             if other.index == l {
@@ -790,7 +809,7 @@ impl SimElection {
                 other.index,
                 &y,
                 &tr.poly.evaluate(other.index),
-                &mut OsRng,
+                &mut *rng,
             )?;
             shares.push(EncryptedShare {
                 to: other.index,
@@ -804,7 +823,7 @@ impl SimElection {
             payload: Payload::DkgCommitments {
                 trustee: l,
                 commitments: tr.poly.commitments(),
-                proofs: tr.poly.prove_coefficients(&fp, l, &mut OsRng),
+                proofs: tr.poly.prove_coefficients(&fp, l, &mut *rng),
                 shares,
             },
         })
@@ -983,7 +1002,7 @@ impl SimElection {
             pk: &pk,
             credential: &credential,
         };
-        let (ballot, _) = encrypt_ballot(&ctx, &self.manifest.contests, choices, &mut OsRng)?;
+        let (ballot, _) = encrypt_ballot(&ctx, &self.manifest.contests, choices, &mut *self.rng())?;
         sign(&self.id, voter, Payload::Ballot(ballot))
     }
 
@@ -1009,7 +1028,8 @@ impl SimElection {
             .share
             .as_ref()
             .ok_or_else(|| anyhow!("trustee {l} has no key share"))?;
-        let shares = share.decrypt(&self.fingerprint()?, &tally, &mut OsRng);
+        let fp = self.fingerprint()?;
+        let shares = share.decrypt(&fp, &tally, &mut *self.rng());
         sign(
             &self.id,
             &tr.key,
@@ -1087,7 +1107,10 @@ pub fn check_receipt(receipt: &Receipt, board_vkey: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Point helper for tests: a random non-identity point.
+/// Point helper for tests: a non-identity point, another one at each call.
+/// Seeded: the `k`-th call in a process gives the same point on every run.
 pub fn random_point() -> Point {
-    *SecretKey::random(&mut OsRng).public_key().as_point()
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let mut rng = ChaCha20Rng::seed_from_u64(CALLS.fetch_add(1, Ordering::Relaxed));
+    *SecretKey::random(&mut rng).public_key().as_point()
 }

@@ -16,7 +16,8 @@ use psephos_board::testkit::{
 use psephos_crypto::ballot::EncryptedBallot;
 use psephos_crypto::log::merkle::verify_consistency;
 use psephos_crypto::record::{Body, Payload, Post, SignatureHex};
-use rand_core::OsRng;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
 use serde_json::json;
 
 on_both_backends!(
@@ -232,7 +233,7 @@ async fn ballot_rules_reject_each_bad_ballot(board: &TestBoard) {
         "invalid_proof",
     );
     // Credential not on the list.
-    let stranger = SigningKey::generate(&mut OsRng);
+    let stranger = SigningKey::generate(&mut ChaCha20Rng::seed_from_u64(7001));
     let outsider = e.ballot_with(&stranger, &[vec![1, 0, 0, 0, 0]]).unwrap();
     expect_err(
         client.post(id, &outsider).await.unwrap(),
@@ -409,7 +410,10 @@ async fn key_ceremony_rules_are_enforced(board: &TestBoard) {
         &e.trustee(1).unwrap().key,
         Payload::KeyAck {
             trustee: 1,
-            public_key: psephos_crypto::elgamal::SecretKey::random(&mut OsRng).public_key(),
+            public_key: psephos_crypto::elgamal::SecretKey::random(
+                &mut ChaCha20Rng::seed_from_u64(7002),
+            )
+            .public_key(),
         },
     )
     .unwrap();
@@ -494,11 +498,12 @@ async fn bad_dealer_is_disqualified_by_a_complaint(board: &TestBoard) {
             .unwrap();
     }
     let fp = e.ceremony_fp();
+    let mut rng = ChaCha20Rng::seed_from_u64(7003);
     let mut reveals: Vec<Body> = (1..=3).map(|l| e.reveal_body(l).unwrap()).collect();
     // Dealer 3 gives trustee 1 the value meant for trustee 2.
     let y1 = e.trustee(1).unwrap().enc.public_key().to_non_identity();
     let wrong = e.trustee(3).unwrap().poly.evaluate(2);
-    let (eph, ct) = encrypt_share(&fp, 3, 1, &y1, &wrong, &mut OsRng).unwrap();
+    let (eph, ct) = encrypt_share(&fp, 3, 1, &y1, &wrong, &mut rng).unwrap();
     if let Payload::DkgCommitments { shares, .. } = &mut reveals[2].payload {
         let s = shares.iter_mut().find(|s| s.to == 1).unwrap();
         s.ephemeral = eph;
@@ -512,7 +517,7 @@ async fn bad_dealer_is_disqualified_by_a_complaint(board: &TestBoard) {
         let p = Post::sign(&reveals[l as usize - 1], &e.trustee(l).unwrap().key).unwrap();
         client.post_ok(id, &p).await.unwrap();
     }
-    let evidence = make_complaint(&fp, 3, 1, &e.trustee(1).unwrap().enc, &eph, &mut OsRng);
+    let evidence = make_complaint(&fp, 3, 1, &e.trustee(1).unwrap().enc, &eph, &mut rng);
     // Forged evidence: trustee 2 reuses it against dealer 1.
     let forged = sign(
         id,

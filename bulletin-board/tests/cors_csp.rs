@@ -18,7 +18,8 @@ use psephos_board::testkit::{PgDatabase, SimElection, TestBoard};
 use psephos_crypto::log::checkpoint::Cosigner;
 use psephos_crypto::witness::Witness;
 use psephos_voter::web::WebAssets;
-use rand_core::OsRng;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use reqwest::Method;
 use tokio::sync::oneshot;
@@ -93,8 +94,11 @@ async fn board_with_pages(dir: &Path, db: Option<&PgDatabase>) -> TestBoard {
     TestBoard::start(config).await.unwrap()
 }
 
+/// A witness whose key is seeded from its name.
 fn witness(name: &str, url: &str) -> Witness {
-    let cosigner = Cosigner::new(name, SigningKey::generate(&mut OsRng)).unwrap();
+    use sha2::{Digest, Sha256};
+    let mut rng = ChaCha20Rng::from_seed(Sha256::digest(name.as_bytes()).into());
+    let cosigner = Cosigner::new(name, SigningKey::generate(&mut rng)).unwrap();
     Witness {
         name: name.to_owned(),
         key: cosigner.verifier().to_vkey(),

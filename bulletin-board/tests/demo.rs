@@ -17,7 +17,8 @@ use psephos_voter::credential::Credential;
 use psephos_voter::http::BoardClient;
 use psephos_voter::receipt::Receipt;
 use psephos_voter::web::WebAssets;
-use rand_core::OsRng;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -221,7 +222,7 @@ fn keep_serving_leaves_an_open_election_whose_voting_page_and_printed_credential
         &election,
         &credential,
         &[vec![0, 0, 1, 0], vec![0, 1, 1]],
-        &mut OsRng,
+        &mut ChaCha20Rng::seed_from_u64(8001),
     )
     .unwrap();
     let answer = client.post_ballot(id, ballot.post_json().unwrap()).unwrap();

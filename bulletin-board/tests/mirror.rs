@@ -29,7 +29,8 @@ use psephos_crypto::log::checkpoint::{
 };
 use psephos_crypto::log::merkle::{leaf_hash, verify_consistency, verify_inclusion, MerkleTree};
 use psephos_crypto::record::{Entry, Post};
-use rand_core::OsRng;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -352,7 +353,11 @@ async fn board_keeps_cosignatures_of_registered_mirrors_only() {
     e.create(&client).await.unwrap();
     let verifier = board_verifier(&board);
     let note = client.checkpoint(&e.id).await.unwrap();
-    let mirror = Cosigner::new("mirror.example", SigningKey::generate(&mut OsRng)).unwrap();
+    let mirror = Cosigner::new(
+        "mirror.example",
+        SigningKey::generate(&mut ChaCha20Rng::seed_from_u64(9001)),
+    )
+    .unwrap();
     let cosigned = add_cosignature(&note, &verifier, &mirror, 1_700_000_000).unwrap();
     let http = reqwest::Client::new();
     let post = |body: String| {
@@ -767,10 +772,13 @@ async fn posted_equivocation_evidence_stops_a_mirror_that_did_not_see_the_fork()
         (422, "invalid_evidence")
     );
     let mut other_board = ev.clone();
-    other_board.board_key = NoteSigner::new("psephos-board", SigningKey::generate(&mut OsRng))
-        .unwrap()
-        .verifier()
-        .to_vkey();
+    other_board.board_key = NoteSigner::new(
+        "psephos-board",
+        SigningKey::generate(&mut ChaCha20Rng::seed_from_u64(9002)),
+    )
+    .unwrap()
+    .verifier()
+    .to_vkey();
     let err = post(serde_json::to_vec(&other_board).unwrap(), path.clone())
         .await
         .unwrap_err();
@@ -813,7 +821,7 @@ async fn posted_equivocation_evidence_stops_a_mirror_that_did_not_see_the_fork()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mirror_refuses_a_signed_entry_the_board_rules_reject() {
     let (board, e, history) = real_history("invalid").await;
-    let outsider = SigningKey::generate(&mut OsRng);
+    let outsider = SigningKey::generate(&mut ChaCha20Rng::seed_from_u64(9003));
     let ballot = e.ballot_with(&outsider, &[vec![1, 0]]).unwrap();
     let mut bad = history.clone();
     bad.push(entry_line(&bad, ballot));

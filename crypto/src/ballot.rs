@@ -631,7 +631,8 @@ mod tests {
     use super::*;
     use crate::elgamal::SecretKey;
     use crate::proofs::BatchVerifier;
-    use rand_core::OsRng;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
 
     pub(crate) fn contest(n: usize, min: u64, max: u64, per: u64) -> Contest {
         Contest {
@@ -649,8 +650,8 @@ mod tests {
         }
     }
 
-    fn setup() -> (Fingerprint, PublicKey, [u8; 32]) {
-        let pk = SecretKey::random(&mut OsRng).public_key();
+    fn setup(rng: &mut ChaCha20Rng) -> (Fingerprint, PublicKey, [u8; 32]) {
+        let pk = SecretKey::random(rng).public_key();
         (
             Fingerprint::election(&[1; 32], &pk.to_non_identity()),
             pk,
@@ -660,7 +661,8 @@ mod tests {
 
     #[test]
     fn plurality_ballot_verifies_singly_and_in_a_batch() {
-        let (fp, pk, cred) = setup();
+        let mut rng = ChaCha20Rng::seed_from_u64(1101);
+        let (fp, pk, cred) = setup(&mut rng);
         let ctx = BallotContext {
             fingerprint: &fp,
             pk: &pk,
@@ -668,7 +670,7 @@ mod tests {
         };
         let contests = [contest(5, 1, 1, 1)];
         let (ballot, secrets) =
-            encrypt_ballot(&ctx, &contests, &[vec![0, 0, 1, 0, 0]], &mut OsRng).unwrap();
+            encrypt_ballot(&ctx, &contests, &[vec![0, 0, 1, 0, 0]], &mut rng).unwrap();
         verify_ballot(&ctx, &contests, &ballot).unwrap();
         check_audit(&pk, &contests, &ballot, &secrets).unwrap();
         let mut batch = BatchVerifier::new();
@@ -684,7 +686,8 @@ mod tests {
 
     #[test]
     fn score_ballot_uses_range_proofs_and_verifies() {
-        let (fp, pk, cred) = setup();
+        let mut rng = ChaCha20Rng::seed_from_u64(1102);
+        let (fp, pk, cred) = setup(&mut rng);
         let ctx = BallotContext {
             fingerprint: &fp,
             pk: &pk,
@@ -695,7 +698,7 @@ mod tests {
             &ctx,
             &contests,
             &[vec![10, 0, 7, 3], vec![1, 0, 1]],
-            &mut OsRng,
+            &mut rng,
         )
         .unwrap();
         assert!(ballot.contests[0].range_proof.is_some());
@@ -705,7 +708,8 @@ mod tests {
 
     #[test]
     fn invalid_choices_are_refused_before_encryption() {
-        let (fp, pk, cred) = setup();
+        let mut rng = ChaCha20Rng::seed_from_u64(1103);
+        let (fp, pk, cred) = setup(&mut rng);
         let ctx = BallotContext {
             fingerprint: &fp,
             pk: &pk,
@@ -714,7 +718,7 @@ mod tests {
         let c = contest(3, 1, 1, 1);
         for bad in [vec![1, 1, 0], vec![0, 0, 0], vec![2, 0, 0], vec![1, 0]] {
             assert!(
-                encrypt_contest(&ctx, &c, &bad, &mut OsRng).is_err(),
+                encrypt_contest(&ctx, &c, &bad, &mut rng).is_err(),
                 "{bad:?}"
             );
         }
@@ -722,14 +726,15 @@ mod tests {
 
     #[test]
     fn ballot_proved_for_one_credential_fails_for_another() {
-        let (fp, pk, cred) = setup();
+        let mut rng = ChaCha20Rng::seed_from_u64(1104);
+        let (fp, pk, cred) = setup(&mut rng);
         let ctx = BallotContext {
             fingerprint: &fp,
             pk: &pk,
             credential: &cred,
         };
         let contests = [contest(3, 1, 1, 1)];
-        let (ballot, _) = encrypt_ballot(&ctx, &contests, &[vec![1, 0, 0]], &mut OsRng).unwrap();
+        let (ballot, _) = encrypt_ballot(&ctx, &contests, &[vec![1, 0, 0]], &mut rng).unwrap();
         let thief = [5u8; 32];
         let other = BallotContext {
             credential: &thief,
@@ -740,7 +745,8 @@ mod tests {
 
     #[test]
     fn audit_detects_a_ciphertext_for_another_choice() {
-        let (fp, pk, cred) = setup();
+        let mut rng = ChaCha20Rng::seed_from_u64(1105);
+        let (fp, pk, cred) = setup(&mut rng);
         let ctx = BallotContext {
             fingerprint: &fp,
             pk: &pk,
@@ -748,7 +754,7 @@ mod tests {
         };
         let contests = [contest(3, 1, 1, 1)];
         let (ballot, mut secrets) =
-            encrypt_ballot(&ctx, &contests, &[vec![1, 0, 0]], &mut OsRng).unwrap();
+            encrypt_ballot(&ctx, &contests, &[vec![1, 0, 0]], &mut rng).unwrap();
         secrets.values[0] = vec![0, 1, 0];
         assert!(check_audit(&pk, &contests, &ballot, &secrets).is_err());
     }
@@ -765,27 +771,29 @@ mod tests {
 
     #[test]
     fn manifest_with_min_above_max_is_an_error_not_a_panic() {
-        let (fp, pk, cred) = setup();
+        let mut rng = ChaCha20Rng::seed_from_u64(1106);
+        let (fp, pk, cred) = setup(&mut rng);
         let ctx = BallotContext {
             fingerprint: &fp,
             pk: &pk,
             credential: &cred,
         };
         let (ballot, _) =
-            encrypt_ballot(&ctx, &[contest(1, 0, 1, 1)], &[vec![1]], &mut OsRng).unwrap();
+            encrypt_ballot(&ctx, &[contest(1, 0, 1, 1)], &[vec![1]], &mut rng).unwrap();
         assert!(prepare_ballot(&ctx, &[contest(1, 2, 1, 1)], &ballot).is_err());
     }
 
     #[test]
     fn ciphertext_with_zero_randomness_is_refused() {
-        let (fp, pk, cred) = setup();
+        let mut rng = ChaCha20Rng::seed_from_u64(1107);
+        let (fp, pk, cred) = setup(&mut rng);
         let ctx = BallotContext {
             fingerprint: &fp,
             pk: &pk,
             credential: &cred,
         };
         let contests = [contest(2, 1, 1, 1)];
-        let (mut ballot, _) = encrypt_ballot(&ctx, &contests, &[vec![1, 0]], &mut OsRng).unwrap();
+        let (mut ballot, _) = encrypt_ballot(&ctx, &contests, &[vec![1, 0]], &mut rng).unwrap();
         ballot.contests[0].ciphertexts[0] = pk.encrypt_with(1, &Scalar::from(0u64));
         assert!(matches!(
             prepare_ballot(&ctx, &contests, &ballot),

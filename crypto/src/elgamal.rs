@@ -226,14 +226,16 @@ impl CiphertextSum {
 mod tests {
     use super::*;
     use crate::dlog::DlogTable;
-    use rand_core::OsRng;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
 
     #[test]
     fn encryption_is_additively_homomorphic() {
-        let sk = SecretKey::random(&mut OsRng);
+        let mut rng = ChaCha20Rng::seed_from_u64(901);
+        let sk = SecretKey::random(&mut rng);
         let pk = sk.public_key();
-        let (a, _) = pk.encrypt(3, &mut OsRng);
-        let (b, _) = pk.encrypt(4, &mut OsRng);
+        let (a, _) = pk.encrypt(3, &mut rng);
+        let (b, _) = pk.encrypt(4, &mut rng);
         let table = DlogTable::new(100);
         let sum = a.add(&b);
         assert_eq!(table.solve(&sk.decrypt_to_point(&sum)).unwrap(), 7);
@@ -244,9 +246,10 @@ mod tests {
 
     #[test]
     fn weighted_sums_add_and_remove_ballots() {
-        let pk = SecretKey::random(&mut OsRng).public_key();
-        let (a, _) = pk.encrypt(1, &mut OsRng);
-        let (b, _) = pk.encrypt(0, &mut OsRng);
+        let mut rng = ChaCha20Rng::seed_from_u64(902);
+        let pk = SecretKey::random(&mut rng).public_key();
+        let (a, _) = pk.encrypt(1, &mut rng);
+        let (b, _) = pk.encrypt(0, &mut rng);
         for w in [1u64, 3] {
             let mut acc = CiphertextSum::default();
             acc.add(&a, w);
@@ -258,16 +261,18 @@ mod tests {
 
     #[test]
     fn encryption_with_revealed_randomness_is_reproducible() {
-        let sk = SecretKey::random(&mut OsRng);
+        let mut rng = ChaCha20Rng::seed_from_u64(903);
+        let sk = SecretKey::random(&mut rng);
         let pk = sk.public_key();
-        let (ct, r) = pk.encrypt(1, &mut OsRng);
+        let (ct, r) = pk.encrypt(1, &mut rng);
         assert_eq!(pk.encrypt_with(1, &r), ct);
         assert_ne!(pk.encrypt_with(0, &r), ct);
     }
 
     #[test]
     fn secret_key_debug_is_redacted() {
-        let sk = SecretKey::random(&mut OsRng);
+        let mut rng = ChaCha20Rng::seed_from_u64(904);
+        let sk = SecretKey::random(&mut rng);
         assert_eq!(format!("{sk:?}"), "SecretKey(<redacted>)");
     }
 }

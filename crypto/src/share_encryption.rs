@@ -213,30 +213,32 @@ pub fn dealer_is_bad(
 mod tests {
     use super::*;
     use crate::threshold::Polynomial;
-    use rand_core::OsRng;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
 
     #[test]
     fn share_round_trip_and_complaints_are_judged_correctly() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1001);
         let fp = Fingerprint::ceremony(&[1; 32]);
-        let y = SecretKey::random(&mut OsRng);
+        let y = SecretKey::random(&mut rng);
         let big_y = y.public_key().to_non_identity();
-        let poly = Polynomial::random(2, &mut OsRng).unwrap();
+        let poly = Polynomial::random(2, &mut rng).unwrap();
         let a = poly.commitments();
         let share = poly.evaluate(3);
-        let (e, ct) = encrypt_share(&fp, 1, 3, &big_y, &share, &mut OsRng).unwrap();
+        let (e, ct) = encrypt_share(&fp, 1, 3, &big_y, &share, &mut rng).unwrap();
         assert_eq!(decrypt_share(&fp, 1, 3, &y, &e, &ct).unwrap(), share);
         // Bound to dealer, recipient and fingerprint.
         assert!(decrypt_share(&fp, 2, 3, &y, &e, &ct).is_err());
         assert!(decrypt_share(&Fingerprint::ceremony(&[2; 32]), 1, 3, &y, &e, &ct).is_err());
 
         // A complaint against a good share is unfounded.
-        let c = make_complaint(&fp, 1, 3, &y, &e, &mut OsRng);
+        let c = make_complaint(&fp, 1, 3, &y, &e, &mut rng);
         assert!(!dealer_is_bad(&fp, 1, 3, big_y.as_point(), &e, &ct, &a, &c).unwrap());
 
         // A share of the wrong value is proven bad.
         let wrong = poly.evaluate(4);
-        let (e2, ct2) = encrypt_share(&fp, 1, 3, &big_y, &wrong, &mut OsRng).unwrap();
-        let c2 = make_complaint(&fp, 1, 3, &y, &e2, &mut OsRng);
+        let (e2, ct2) = encrypt_share(&fp, 1, 3, &big_y, &wrong, &mut rng).unwrap();
+        let c2 = make_complaint(&fp, 1, 3, &y, &e2, &mut rng);
         assert!(dealer_is_bad(&fp, 1, 3, big_y.as_point(), &e2, &ct2, &a, &c2).unwrap());
 
         // Garbage that does not decrypt is proven bad too.

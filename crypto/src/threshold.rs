@@ -351,7 +351,8 @@ pub fn combine(ciphertext: &Ciphertext, shares: &[(u32, Point)]) -> Result<Ristr
 mod tests {
     use super::*;
     use crate::dlog::DlogTable;
-    use rand_core::OsRng;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
 
     struct Ceremony {
         pk: PublicKey,
@@ -359,14 +360,14 @@ mod tests {
         vks: Vec<NonIdentityPoint>,
     }
 
-    fn ceremony(n: u32, t: u32) -> Ceremony {
+    fn ceremony(n: u32, t: u32, rng: &mut ChaCha20Rng) -> Ceremony {
         let fp = Fingerprint::ceremony(&[2; 32]);
         let polys: Vec<Polynomial> = (0..n)
-            .map(|_| Polynomial::random(t, &mut OsRng).unwrap())
+            .map(|_| Polynomial::random(t, &mut *rng).unwrap())
             .collect();
         let commitments: Vec<Vec<Point>> = polys.iter().map(Polynomial::commitments).collect();
         for (i, (p, a)) in polys.iter().zip(&commitments).enumerate() {
-            let proofs = p.prove_coefficients(&fp, i as u32 + 1, &mut OsRng);
+            let proofs = p.prove_coefficients(&fp, i as u32 + 1, &mut *rng);
             let eqs = coefficient_equations(&fp, i as u32 + 1, t, a, &proofs).unwrap();
             assert!(all_hold(&eqs));
             // A proof made for one dealer does not verify for another.
@@ -397,16 +398,16 @@ mod tests {
 
     #[test]
     fn any_t_of_n_trustees_decrypt_a_tally() {
-        let c = ceremony(5, 3);
+        let mut rng = ChaCha20Rng::seed_from_u64(801);
+        let c = ceremony(5, 3, &mut rng);
         let fp = Fingerprint::election(&[2; 32], &c.pk.to_non_identity());
-        let tally =
-            Ciphertext::sum(&[c.pk.encrypt(4, &mut OsRng).0, c.pk.encrypt(9, &mut OsRng).0]);
+        let tally = Ciphertext::sum(&[c.pk.encrypt(4, &mut rng).0, c.pk.encrypt(9, &mut rng).0]);
         let table = DlogTable::new(100);
         for subset in [[1u32, 2, 3], [3, 4, 5], [1, 3, 5]] {
             let mut partials = Vec::new();
             for &l in &subset {
                 let share = &c.shares[l as usize - 1];
-                let ds = share.decrypt(&fp, &[tally], &mut OsRng);
+                let ds = share.decrypt(&fp, &[tally], &mut rng);
                 let vk = c.vks[l as usize - 1].as_point();
                 verify_decryption(&fp, l, vk, &[tally], &ds).unwrap();
                 assert!(verify_decryption(&fp, l + 1, vk, &[tally], &ds).is_err());
@@ -423,7 +424,7 @@ mod tests {
             .map(|&l| {
                 (
                     l,
-                    c.shares[l as usize - 1].decrypt(&fp, &[tally], &mut OsRng)[0].D,
+                    c.shares[l as usize - 1].decrypt(&fp, &[tally], &mut rng)[0].D,
                 )
             })
             .collect();
@@ -432,10 +433,11 @@ mod tests {
 
     #[test]
     fn forged_decryption_share_fails() {
-        let c = ceremony(3, 2);
+        let mut rng = ChaCha20Rng::seed_from_u64(802);
+        let c = ceremony(3, 2, &mut rng);
         let fp = Fingerprint::election(&[2; 32], &c.pk.to_non_identity());
-        let tally = c.pk.encrypt(1, &mut OsRng).0;
-        let mut ds = c.shares[0].decrypt(&fp, &[tally], &mut OsRng);
+        let tally = c.pk.encrypt(1, &mut rng).0;
+        let mut ds = c.shares[0].decrypt(&fp, &[tally], &mut rng);
         ds[0].D = ds[0].D + tally.R;
         assert!(verify_decryption(&fp, 1, c.vks[0].as_point(), &[tally], &ds).is_err());
     }

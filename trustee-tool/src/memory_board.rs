@@ -30,7 +30,7 @@ use psephos_crypto::log::checkpoint::{sign_checkpoint, Checkpoint, NoteSigner};
 use psephos_crypto::log::merkle::{leaf_hash, MerkleTree};
 use psephos_crypto::record::{AuthorKey, Body, Entry, Manifest, Payload, Post, GENESIS_PREV};
 use psephos_crypto::wire::Created;
-use rand_core::OsRng;
+use sha2::{Digest, Sha256};
 
 use crate::board::{BoardClient, BoardInfo, ElectionStatus, EntryPage, Receipt};
 use crate::error::{Result, TrusteeError};
@@ -91,9 +91,11 @@ fn replay(lines: &[String]) -> Result<Election> {
 }
 
 impl MemoryBoard {
-    /// An empty board with a fresh key.
+    /// An empty board with a fixed test key (SHA-256 of a fixed string,
+    /// the same on every run: tests use seeded randomness).
     pub fn new() -> Self {
-        Self::with_key(SigningKey::generate(&mut OsRng))
+        let seed: [u8; 32] = Sha256::digest(b"psephos memory board key").into();
+        Self::with_key(SigningKey::from_bytes(&seed))
     }
 
     /// An empty board signing with `key` (a test that holds it can sign

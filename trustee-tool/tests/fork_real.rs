@@ -124,7 +124,7 @@ fn cast(
     id: &str,
     voter: &ed25519_dalek::SigningKey,
     option: usize,
-    rng: &mut rand::rngs::StdRng,
+    rng: &mut rand_chacha::ChaCha20Rng,
 ) {
     let view = fetch_ceremony_view(board, id).unwrap();
     let mut choice = vec![0u64; 3];

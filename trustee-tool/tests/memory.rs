@@ -61,8 +61,8 @@ fn voting_cannot_open_before_t_acknowledgements() {
 #[test]
 fn key_file_of_another_trustee_is_refused() {
     let board = MemoryBoard::new();
-    let mut party = Party::new(3);
-    let mut outsider = Party::new(1);
+    let mut party = Party::seeded(3, 1);
+    let mut outsider = Party::seeded(1, 2);
     board
         .create(&common::unique_id("x"), &party.manifest(2))
         .unwrap();
@@ -146,10 +146,9 @@ fn round1_interrupted_before_posting_resumes_with_the_saved_message() {
     use psephos_trustee::ceremony::Enrolled;
     use psephos_trustee::steps;
     use psephos_trustee::view::fetch_ceremony_view;
-    use rand_core::OsRng;
 
     let board = MemoryBoard::new();
-    let mut party = Party::new(3);
+    let mut party = Party::seeded(3, 3);
     let id = common::unique_id("resume");
     board.create(&id, &party.manifest(2)).unwrap();
     common::register_all(&board, &mut party, &id);
@@ -157,7 +156,7 @@ fn round1_interrupted_before_posting_resumes_with_the_saved_message() {
     let file = party.trustee(2);
     let dealt = Enrolled::find(file.keys(), &view)
         .unwrap()
-        .deal(file.keys(), &view, &mut OsRng)
+        .deal(file.keys(), &view, &mut common::seeded(4))
         .unwrap();
     let hash = dealt.hash();
     file.save_stage(&dealt).unwrap();
@@ -185,7 +184,7 @@ fn key_file_kind_and_passphrase_are_checked_when_opening() {
     use psephos_trustee::state::TrusteeKeyFile;
     use psephos_trustee::TrusteeError;
 
-    let party = Party::new(1);
+    let party = Party::seeded(1, 5);
     let ca = party.dir.path().join("ca.key");
     let err =
         TrusteeKeyFile::open(&ca, Passphrase::new("ca passphrase"), common::WORK).unwrap_err();
@@ -211,7 +210,7 @@ fn reveal_on_the_log_before_every_commit_is_not_counted() {
     use psephos_trustee::TrusteeError;
 
     let board = MemoryBoard::new();
-    let mut party = Party::new(3);
+    let mut party = Party::seeded(3, 6);
     let id = common::unique_id("early-reveal");
     board.create(&id, &party.manifest(2)).unwrap();
     common::register_all(&board, &mut party, &id);
@@ -247,10 +246,9 @@ fn reveal_on_the_log_before_every_commit_is_not_counted() {
 #[test]
 fn weight_above_the_boards_cap_is_refused_before_codes_are_written() {
     use psephos_trustee::credentials::{self, MAX_WEIGHT};
-    use rand_core::OsRng;
 
     let board = MemoryBoard::new();
-    let party = Party::new(1);
+    let party = Party::seeded(1, 7);
     let id = common::unique_id("weights");
     board.create(&id, &party.manifest(1)).unwrap();
     let weights = party.dir.path().join("weights.txt");
@@ -271,7 +269,7 @@ fn weight_above_the_boards_cap_is_refused_before_codes_are_written() {
         2,
         Some(vec![1, MAX_WEIGHT + 1]),
         &codes,
-        &mut OsRng,
+        &mut common::seeded(8),
     )
     .unwrap_err();
     assert!(

@@ -23,10 +23,9 @@ use psephos_voter::receipt::{check_consistency, Consistency, Receipt};
 use psephos_voter::VoterError;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use rand_core::OsRng;
 
-fn credential() -> Credential {
-    Credential::from_key(SigningKey::generate(&mut OsRng))
+fn credential(rng: &mut ChaCha20Rng) -> Credential {
+    Credential::from_key(SigningKey::generate(rng))
 }
 
 #[test]
@@ -325,7 +324,7 @@ fn a_status_naming_another_election_key_is_refused() {
     let board = FakeBoard::new();
     let mut status = board.status();
     status.public_key = Some(
-        psephos_crypto::elgamal::SecretKey::random(&mut OsRng)
+        psephos_crypto::elgamal::SecretKey::random(&mut ChaCha20Rng::seed_from_u64(301))
             .public_key()
             .as_point()
             .to_hex(),
@@ -365,13 +364,14 @@ fn a_rewritten_manifest_breaks_the_chain() {
 
 #[test]
 fn audit_code_round_trip_names_the_choices_and_catches_a_swap() {
+    let mut rng = ChaCha20Rng::seed_from_u64(302);
     let board = FakeBoard::new();
     let e = board.election();
     let ballot = PreparedBallot::new(
         &e,
-        &credential(),
+        &credential(&mut rng),
         &[vec![0, 0, 1, 0, 0], vec![2, 0, 7]],
-        &mut OsRng,
+        &mut rng,
     );
     assert!(
         ballot.is_err(),
@@ -379,9 +379,9 @@ fn audit_code_round_trip_names_the_choices_and_catches_a_swap() {
     );
     let ballot = PreparedBallot::new(
         &e,
-        &credential(),
+        &credential(&mut rng),
         &[vec![0, 0, 1, 0, 0], vec![2, 0, 5]],
-        &mut OsRng,
+        &mut rng,
     )
     .unwrap();
     let short = ballot.short_code();
@@ -410,13 +410,14 @@ fn audit_code_round_trip_names_the_choices_and_catches_a_swap() {
 
 #[test]
 fn receipt_is_accepted_only_for_the_ballot_sent_and_stays_consistent() {
+    let mut rng = ChaCha20Rng::seed_from_u64(303);
     let mut board = FakeBoard::new();
     let e = board.election();
     let ballot = PreparedBallot::new(
         &e,
-        &credential(),
+        &credential(&mut rng),
         &[vec![1, 0, 0, 0, 0], vec![0, 0, 0]],
-        &mut OsRng,
+        &mut rng,
     )
     .unwrap();
     let answer = board.receive(&ballot.post_json().unwrap());

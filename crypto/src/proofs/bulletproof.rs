@@ -245,7 +245,8 @@ mod tests {
     use super::*;
     use curve25519_dalek::ristretto::RistrettoPoint;
     use curve25519_dalek::traits::MultiscalarMul;
-    use rand_core::OsRng;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
 
     fn commit(v: u64, s: DalekScalar) -> Point {
         Point::from_point(RistrettoPoint::multiscalar_mul(
@@ -256,6 +257,7 @@ mod tests {
 
     #[test]
     fn values_at_both_ends_of_odd_ranges_verify() {
+        let mut rng = ChaCha20Rng::seed_from_u64(301);
         let fp = Fingerprint::from_bytes([9; 32]);
         let cases = [
             (0u64, 0u64, 10u64),
@@ -266,7 +268,7 @@ mod tests {
         let mut claims = Vec::new();
         let mut openings = Vec::new();
         for (v, a, b) in cases {
-            let s = DalekScalar::random(&mut OsRng);
+            let s = DalekScalar::random(&mut rng);
             claims.push(Claim {
                 V: commit(v, s),
                 min: a,
@@ -277,8 +279,7 @@ mod tests {
                 blinding: s,
             });
         }
-        let proof =
-            AggregatedRangeProof::prove(&fp, b"ctx", &claims, &openings, &mut OsRng).unwrap();
+        let proof = AggregatedRangeProof::prove(&fp, b"ctx", &claims, &openings, &mut rng).unwrap();
         proof.verify(&fp, b"ctx", &claims).unwrap();
         assert!(proof.verify(&fp, b"other", &claims).is_err());
         let json = serde_json::to_string(&proof).unwrap();
@@ -288,8 +289,9 @@ mod tests {
 
     #[test]
     fn value_above_range_is_refused_and_a_commitment_swap_fails() {
+        let mut rng = ChaCha20Rng::seed_from_u64(302);
         let fp = Fingerprint::from_bytes([9; 32]);
-        let s = DalekScalar::random(&mut OsRng);
+        let s = DalekScalar::random(&mut rng);
         let claims = [Claim {
             V: commit(11, s),
             min: 0,
@@ -300,7 +302,7 @@ mod tests {
             blinding: s,
         }];
         assert!(matches!(
-            AggregatedRangeProof::prove(&fp, b"", &claims, &openings, &mut OsRng),
+            AggregatedRangeProof::prove(&fp, b"", &claims, &openings, &mut rng),
             Err(Error::OutOfRange { .. })
         ));
         // A proof for 10 does not verify against a commitment to 11.
@@ -317,7 +319,7 @@ mod tests {
                 value: 10,
                 blinding: s,
             }],
-            &mut OsRng,
+            &mut rng,
         )
         .unwrap();
         assert!(proof.verify(&fp, b"", &claims).is_err());

@@ -245,20 +245,22 @@ impl DisjunctiveProof {
 mod tests {
     use super::*;
     use crate::elgamal::SecretKey;
-    use rand_core::OsRng;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
 
-    fn setup() -> (Fingerprint, PublicKey) {
+    fn setup(rng: &mut ChaCha20Rng) -> (Fingerprint, PublicKey) {
         (
             Fingerprint::from_bytes([3; 32]),
-            SecretKey::random(&mut OsRng).public_key(),
+            SecretKey::random(rng).public_key(),
         )
     }
 
     #[test]
     fn every_value_in_range_proves_and_verifies() {
-        let (fp, pk) = setup();
+        let mut rng = ChaCha20Rng::seed_from_u64(501);
+        let (fp, pk) = setup(&mut rng);
         for v in 2..=5u64 {
-            let (ct, r) = pk.encrypt(v, &mut OsRng);
+            let (ct, r) = pk.encrypt(v, &mut rng);
             let cts = [ct];
             let s = RangeStatement {
                 context: b"x",
@@ -267,7 +269,7 @@ mod tests {
                 min: 2,
                 max: 5,
             };
-            let proof = DisjunctiveProof::prove(&fp, &s, v, r.inner(), &mut OsRng).unwrap();
+            let proof = DisjunctiveProof::prove(&fp, &s, v, r.inner(), &mut rng).unwrap();
             proof.verify(&fp, &s).unwrap();
             let other = RangeStatement { context: b"y", ..s };
             assert!(proof.verify(&fp, &other).is_err());
@@ -276,8 +278,9 @@ mod tests {
 
     #[test]
     fn value_out_of_range_is_refused_and_a_forced_proof_fails() {
-        let (fp, pk) = setup();
-        let (ct, r) = pk.encrypt(2, &mut OsRng);
+        let mut rng = ChaCha20Rng::seed_from_u64(502);
+        let (fp, pk) = setup(&mut rng);
+        let (ct, r) = pk.encrypt(2, &mut rng);
         let cts = [ct];
         let s = RangeStatement {
             context: b"",
@@ -287,20 +290,21 @@ mod tests {
             max: 1,
         };
         assert!(matches!(
-            DisjunctiveProof::prove(&fp, &s, 2, r.inner(), &mut OsRng),
+            DisjunctiveProof::prove(&fp, &s, 2, r.inner(), &mut rng),
             Err(Error::OutOfRange { .. })
         ));
         // Lie about the value: claim 1 while the ciphertext holds 2.
-        let forged = DisjunctiveProof::prove(&fp, &s, 1, r.inner(), &mut OsRng).unwrap();
+        let forged = DisjunctiveProof::prove(&fp, &s, 1, r.inner(), &mut rng).unwrap();
         assert!(forged.verify(&fp, &s).is_err());
     }
 
     #[test]
     fn sum_of_ciphertexts_is_proved() {
-        let (fp, pk) = setup();
-        let (a, ra) = pk.encrypt(1, &mut OsRng);
-        let (b, rb) = pk.encrypt(0, &mut OsRng);
-        let (c, rc) = pk.encrypt(1, &mut OsRng);
+        let mut rng = ChaCha20Rng::seed_from_u64(503);
+        let (fp, pk) = setup(&mut rng);
+        let (a, ra) = pk.encrypt(1, &mut rng);
+        let (b, rb) = pk.encrypt(0, &mut rng);
+        let (c, rc) = pk.encrypt(1, &mut rng);
         let cts = [a, b, c];
         let r = ra.inner() + rb.inner() + rc.inner();
         let s = RangeStatement {
@@ -310,7 +314,7 @@ mod tests {
             min: 2,
             max: 2,
         };
-        let proof = DisjunctiveProof::prove(&fp, &s, 2, &r, &mut OsRng).unwrap();
+        let proof = DisjunctiveProof::prove(&fp, &s, 2, &r, &mut rng).unwrap();
         proof.verify(&fp, &s).unwrap();
         let wrong = RangeStatement {
             ciphertexts: &cts[..2],
@@ -321,8 +325,9 @@ mod tests {
 
     #[test]
     fn wrong_branch_count_is_a_shape_error() {
-        let (fp, pk) = setup();
-        let (ct, r) = pk.encrypt(0, &mut OsRng);
+        let mut rng = ChaCha20Rng::seed_from_u64(504);
+        let (fp, pk) = setup(&mut rng);
+        let (ct, r) = pk.encrypt(0, &mut rng);
         let cts = [ct];
         let s = RangeStatement {
             context: b"",
@@ -331,7 +336,7 @@ mod tests {
             min: 0,
             max: 1,
         };
-        let mut proof = DisjunctiveProof::prove(&fp, &s, 0, r.inner(), &mut OsRng).unwrap();
+        let mut proof = DisjunctiveProof::prove(&fp, &s, 0, r.inner(), &mut rng).unwrap();
         proof.branches.pop();
         assert!(matches!(
             proof.verify(&fp, &s),

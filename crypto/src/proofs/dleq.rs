@@ -115,13 +115,15 @@ impl DleqProof {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand_core::OsRng;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
 
     #[test]
     fn honest_proof_verifies_and_every_element_is_bound() {
+        let mut rng = ChaCha20Rng::seed_from_u64(101);
         let fp = Fingerprint::from_bytes([1; 32]);
-        let x = DalekScalar::random(&mut OsRng);
-        let b = Point::from_point(&DalekScalar::random(&mut OsRng) * RISTRETTO_BASEPOINT_TABLE);
+        let x = DalekScalar::random(&mut rng);
+        let b = Point::from_point(&DalekScalar::random(&mut rng) * RISTRETTO_BASEPOINT_TABLE);
         let big_x = Point::from_point(&x * RISTRETTO_BASEPOINT_TABLE);
         let d = Point::from_point(x * b.point());
         let s = DleqStatement {
@@ -130,7 +132,7 @@ mod tests {
             B: &b,
             D: &d,
         };
-        let proof = DleqProof::prove(&fp, &s, &x, &mut OsRng);
+        let proof = DleqProof::prove(&fp, &s, &x, &mut rng);
         proof.verify(&fp, &s).unwrap();
         let other = big_x + b;
         for bad in [
@@ -152,9 +154,10 @@ mod tests {
 
     #[test]
     fn proof_of_unequal_logs_fails() {
+        let mut rng = ChaCha20Rng::seed_from_u64(102);
         let fp = Fingerprint::from_bytes([1; 32]);
-        let x = DalekScalar::random(&mut OsRng);
-        let b = Point::from_point(&DalekScalar::random(&mut OsRng) * RISTRETTO_BASEPOINT_TABLE);
+        let x = DalekScalar::random(&mut rng);
+        let b = Point::from_point(&DalekScalar::random(&mut rng) * RISTRETTO_BASEPOINT_TABLE);
         let big_x = Point::from_point(&x * RISTRETTO_BASEPOINT_TABLE);
         let d = Point::from_point((x + DalekScalar::ONE) * b.point());
         let s = DleqStatement {
@@ -163,7 +166,7 @@ mod tests {
             B: &b,
             D: &d,
         };
-        assert!(DleqProof::prove(&fp, &s, &x, &mut OsRng)
+        assert!(DleqProof::prove(&fp, &s, &x, &mut rng)
             .verify(&fp, &s)
             .is_err());
     }

@@ -162,14 +162,16 @@ impl LinkProof {
 mod tests {
     use super::*;
     use crate::elgamal::SecretKey;
-    use rand_core::OsRng;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
 
     #[test]
     fn link_holds_only_for_the_same_value() {
+        let mut rng = ChaCha20Rng::seed_from_u64(401);
         let fp = Fingerprint::from_bytes([5; 32]);
-        let pk = SecretKey::random(&mut OsRng).public_key();
-        let (ct, r) = pk.encrypt(42, &mut OsRng);
-        let s = DalekScalar::random(&mut OsRng);
+        let pk = SecretKey::random(&mut rng).public_key();
+        let (ct, r) = pk.encrypt(42, &mut rng);
+        let s = DalekScalar::random(&mut rng);
         let commit = |v: u64| {
             Point::from_point(RistrettoPoint::multiscalar_mul(
                 [DalekScalar::from(v), s],
@@ -184,15 +186,13 @@ mod tests {
             ciphertexts: &cts,
             V: &v_ok,
         };
-        LinkProof::prove(&fp, &st, 42, r.inner(), &s, &mut OsRng)
+        LinkProof::prove(&fp, &st, 42, r.inner(), &s, &mut rng)
             .verify(&fp, &st)
             .unwrap();
         let v_bad = commit(43);
         let st_bad = LinkStatement { V: &v_bad, ..st };
-        assert!(
-            LinkProof::prove(&fp, &st_bad, 42, r.inner(), &s, &mut OsRng)
-                .verify(&fp, &st_bad)
-                .is_err()
-        );
+        assert!(LinkProof::prove(&fp, &st_bad, 42, r.inner(), &s, &mut rng)
+            .verify(&fp, &st_bad)
+            .is_err());
     }
 }

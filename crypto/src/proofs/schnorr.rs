@@ -89,14 +89,16 @@ impl SchnorrProof {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand_core::OsRng;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
 
     #[test]
     fn honest_proof_verifies_and_binds_everything() {
+        let mut rng = ChaCha20Rng::seed_from_u64(201);
         let fp = Fingerprint::from_bytes([7; 32]);
-        let x = DalekScalar::random(&mut OsRng);
+        let x = DalekScalar::random(&mut rng);
         let big_x = Point::from_point(&x * RISTRETTO_BASEPOINT_TABLE);
-        let proof = SchnorrProof::prove(&fp, b"i=1,j=0", &x, &mut OsRng);
+        let proof = SchnorrProof::prove(&fp, b"i=1,j=0", &x, &mut rng);
         proof.verify(&fp, b"i=1,j=0", &big_x).unwrap();
         assert!(proof
             .verify(&Fingerprint::from_bytes([8; 32]), b"i=1,j=0", &big_x)

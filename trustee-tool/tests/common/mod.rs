@@ -25,9 +25,8 @@ use psephos_trustee::state::TrusteeKeyFile;
 use psephos_trustee::steps::{self, Outcome};
 use psephos_trustee::view::{fetch_ceremony_view, fetch_view, Reading};
 use psephos_trustee::Result;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
-use rand_core::{CryptoRng, OsRng, RngCore};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{CryptoRng, RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
@@ -112,15 +111,11 @@ pub fn board_entry_broken<T: std::fmt::Debug>(
 }
 
 /// A deterministic generator for a test's own randomness.
-pub fn seeded(seed: u64) -> StdRng {
-    StdRng::seed_from_u64(seed)
+pub fn seeded(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
 }
 
 impl Party {
-    pub fn new(n: u32) -> Self {
-        Self::with_rng(n, &mut OsRng)
-    }
-
     /// Key files made from a seeded generator.
     pub fn seeded(n: u32, seed: u64) -> Self {
         Self::with_rng(n, &mut seeded(seed))
@@ -207,10 +202,12 @@ pub fn waiting(o: Outcome, expected: &str) {
     }
 }
 
+/// An election id for `prefix`, the same on every run: `prefix-` and the
+/// first 4 bytes of its SHA-256. Every test has a fresh board, so ids of
+/// distinct prefixes are unique.
 pub fn unique_id(prefix: &str) -> String {
-    let mut b = [0u8; 4];
-    rand_core::RngCore::fill_bytes(&mut OsRng, &mut b);
-    format!("{prefix}-{}", hex::encode(b))
+    let digest = Sha256::digest(prefix.as_bytes());
+    format!("{prefix}-{}", hex::encode(&digest[..4]))
 }
 
 /// Registration and round 1 for `dealers`; others only register.
@@ -449,7 +446,7 @@ pub fn close_and_decrypt<B: BoardClient, A: Admin>(
 /// with exactly t trustees; then a second election with the same key files
 /// decrypted by another t (SPEC.md §8.5, §12).
 pub fn full_ceremony_and_decryption<B: BoardClient, A: Admin>(board: &B, admin: &A) {
-    let mut party = Party::new(5);
+    let mut party = Party::seeded(5, 101);
     for (k, subset) in [[1u32, 2, 3], [3, 4, 5]].iter().enumerate() {
         let id = unique_id(&format!("full{k}"));
         let created = admin.create(&id, &party.manifest(3)).unwrap();
@@ -530,7 +527,7 @@ pub fn cheat<B: BoardClient>(
 /// disqualified; the ceremony goes on and the election decrypts
 /// (SPEC.md §8.3, §8.5.3).
 pub fn cheating_dealer_is_disqualified<B: BoardClient, A: Admin>(board: &B, admin: &A) {
-    let mut party = Party::new(5);
+    let mut party = Party::seeded(5, 102);
     let id = unique_id("cheat");
     admin.create(&id, &party.manifest(3)).unwrap();
     register_all(board, &mut party, &id);
@@ -582,7 +579,7 @@ pub fn cheating_dealer_is_disqualified<B: BoardClient, A: Admin>(board: &B, admi
 /// on, finalize-keys leaves it out, and it can still receive its key share
 /// afterwards and take part in the decryption (SPEC.md §8.5.2).
 pub fn absent_trustee_is_left_out<B: BoardClient, A: Admin>(board: &B, admin: &A) {
-    let mut party = Party::new(5);
+    let mut party = Party::seeded(5, 103);
     let id = unique_id("absent");
     admin.create(&id, &party.manifest(3)).unwrap();
     register_all(board, &mut party, &id);
@@ -629,7 +626,7 @@ pub fn voting_cannot_open_before_t_acknowledgements<B: BoardClient, A: Admin>(
     board: &B,
     admin: &A,
 ) {
-    let mut party = Party::new(3);
+    let mut party = Party::seeded(3, 104);
     let id = unique_id("acks");
     admin.create(&id, &party.manifest(2)).unwrap();
     register_all(board, &mut party, &id);
@@ -644,7 +641,8 @@ pub fn voting_cannot_open_before_t_acknowledgements<B: BoardClient, A: Admin>(
     }
     admin.finalize(&id).unwrap();
     let codes = party.dir.path().join(format!("{id}-voters.txt"));
-    done(credentials::generate(board, &id, &party.ca, 2, None, &codes, &mut OsRng).unwrap());
+    let mut rng = seeded(105);
+    done(credentials::generate(board, &id, &party.ca, 2, None, &codes, &mut rng).unwrap());
     let refused = |admin: &A| match admin.open(&id) {
         Err(psephos_trustee::TrusteeError::Api { status, code, .. }) => {
             assert_eq!((status, code.as_str()), (409, "wrong_state"))
@@ -664,7 +662,7 @@ pub fn voting_cannot_open_before_t_acknowledgements<B: BoardClient, A: Admin>(
 /// without it as a dealer. Trustee 5 comes back later, is refused as a
 /// dealer, but receives its key share and helps decrypt (SPEC.md §8.5.2).
 pub fn trustee_that_never_commits_is_cut_off<B: BoardClient, A: Admin>(board: &B, admin: &A) {
-    let mut party = Party::new(5);
+    let mut party = Party::seeded(5, 106);
     let id = unique_id("no-show");
     admin.create(&id, &party.manifest(3)).unwrap();
     register_all(board, &mut party, &id);
