@@ -1192,7 +1192,12 @@ async fn sigkill_of_one_of_two_board_processes_fails_over_without_loss() {
             .collect();
         from_a
     };
-    assert!(ca.status(&e.id).await.is_err(), "A is dead");
+    let dead = ca.status(&e.id).await.expect_err("A is dead");
+    assert!(
+        dead.downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_connect),
+        "A is dead, so connecting to it fails: {dead:#}"
+    );
     assert!(b.0.try_wait().unwrap().is_none(), "B exited");
     // A ballot A acknowledged, posted again to B: B has A's commits.
     let copy = *from_a.first().expect("A gave no receipt before the kill");

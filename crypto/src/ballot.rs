@@ -718,7 +718,10 @@ mod tests {
         let c = contest(3, 1, 1, 1);
         for bad in [vec![1, 1, 0], vec![0, 0, 0], vec![2, 0, 0], vec![1, 0]] {
             assert!(
-                encrypt_contest(&ctx, &c, &bad, &mut rng).is_err(),
+                matches!(
+                    encrypt_contest(&ctx, &c, &bad, &mut rng),
+                    Err(crate::Error::Ballot(_))
+                ),
                 "{bad:?}"
             );
         }

@@ -191,8 +191,11 @@ mod tests {
             .unwrap();
         let v_bad = commit(43);
         let st_bad = LinkStatement { V: &v_bad, ..st };
-        assert!(LinkProof::prove(&fp, &st_bad, 42, r.inner(), &s, &mut rng)
-            .verify(&fp, &st_bad)
-            .is_err());
+        assert!(matches!(
+            LinkProof::prove(&fp, &st_bad, 42, r.inner(), &s, &mut rng).verify(&fp, &st_bad),
+            Err(crate::Error::ProofInvalid {
+                proof: "range link"
+            })
+        ));
     }
 }
